@@ -1,0 +1,33 @@
+# Quick start: `make demo` runs the example sweep; `make test` runs the test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+JOBS ?= 2
+
+.PHONY: demo test lint clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.demo: $(BIN)/activate pyproject.toml
+	$(BIN)/pip install --quiet -e '.[examples]'
+	touch $@
+
+$(VENV)/.test: $(BIN)/activate pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.demo
+	cd examples/digits && ../../$(BIN)/hypersweep run sweep.yaml --jobs $(JOBS)
+
+test: $(VENV)/.test
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff format --check src tests examples bench
+
+clean:
+	rm -rf $(VENV) .hypersweep examples/digits/.hypersweep

@@ -1,0 +1,22 @@
+"""Entry point of the worker processes the local launcher starts:
+python -m hypersweep.agent STORE_URL SWEEP_ID WORKER_ID [GPU_IDS]"""
+
+from __future__ import annotations
+
+import sys
+
+from ..store import Store
+from .worker import Worker
+
+
+def main(argv: list[str]) -> int:
+    store_url, sweep_id, worker_id = argv[:3]
+    gpu_ids = argv[3] if len(argv) > 3 and argv[3] else None
+    worker = Worker(Store(store_url), sweep_id, gpu_ids=gpu_ids, worker_id=worker_id)
+    worker.install_signal_handlers()
+    worker.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,209 @@
+"""One worker: claim a run, start the program, heartbeat, stop it when asked, record the end.
+A worker runs one program at a time and leaves when the sweep has nothing more for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from .. import controller
+from ..config import nest_params
+from ..config.command import render_command
+from ..metrics import rows_and_summary
+from ..store import Row, Store
+from ..store import schema as s
+from .output import MetricsFileReader, OutputCollector
+from .process import process_started, spawn, stop_groups
+
+HEARTBEAT_INTERVAL_ENV = "HYPERSWEEP_HEARTBEAT_INTERVAL"
+LOG_DIR_ENV = "HYPERSWEEP_LOG_DIR"
+STOP_GRACE_S = 10.0
+TICK_S = 0.5  # how often metrics are flushed and stop requests noticed
+
+
+def heartbeat_interval() -> float:
+    return float(os.environ.get(HEARTBEAT_INTERVAL_ENV, "5"))
+
+
+def log_root(store: Store) -> Path:
+    """HYPERSWEEP_LOG_DIR, else beside a SQLite store, else ./.hypersweep/logs."""
+    if os.environ.get(LOG_DIR_ENV):
+        return Path(os.environ[LOG_DIR_ENV])
+    url = make_url(store.engine.url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).resolve().parent / "logs"
+    return Path.cwd() / ".hypersweep" / "logs"
+
+
+@dataclass
+class Worker:
+    store: Store
+    sweep_id: str
+    gpu_ids: str | None = None
+    worker_id: str | None = None
+    backend: str = "local"
+    host: str = field(default_factory=socket.gethostname)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT: stop the current program (run -> killed) and leave."""
+
+        def _stop(_signum: int, _frame: object) -> None:
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+
+    def run(self, count: int | None = None) -> str:
+        """Run programs until the sweep is over, `count` runs are done, or we are stopped.
+        Returns why the worker left."""
+        pid = os.getpid()
+        self.worker_id = self.store.register_worker(
+            sweep_id=self.sweep_id,
+            host=self.host,
+            pid=pid,
+            pid_started=process_started(pid),
+            gpu_ids=self.gpu_ids,
+            backend=self.backend,
+            worker_id=self.worker_id,
+        )
+        done = 0
+        reason = "stopped"
+        try:
+            while not self.stopping.is_set() and (count is None or done < count):
+                claim = controller.claim_next_run(
+                    self.store, self.sweep_id, self.worker_id, self.host
+                )
+                if claim.run is not None:
+                    self._execute(claim.run)
+                    done += 1
+                elif claim.reason == "wait":
+                    # Runs still in flight elsewhere may crash and need a retry: stay around.
+                    self._idle(heartbeat_interval())
+                else:
+                    reason = claim.reason
+                    break
+            else:
+                reason = "stopped" if self.stopping.is_set() else "count reached"
+        finally:
+            self.store.end_worker(self.worker_id)
+        return reason
+
+    def _idle(self, seconds: float) -> None:
+        self.store.heartbeat(self.worker_id, None)
+        self.stopping.wait(seconds)
+
+    # --------------------------------------------------------------- one run
+
+    def _execute(self, run: Row) -> None:
+        sweep = self.store.get_sweep(self.sweep_id)
+        config = controller.sweep_config(sweep)
+        run_dir = log_root(self.store) / self.sweep_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        log_path = run_dir / f"{run['id']}.log"
+        metrics_path = run_dir / f"{run['id']}.metrics.jsonl"
+        config_path = run_dir / f"{run['id']}.config.json"
+        nested = nest_params(run["params"])
+        config_path.write_text(json.dumps(nested, indent=2))
+        workdir = sweep["workdir"] if sweep["workdir"] and Path(sweep["workdir"]).is_dir() else "."
+        try:
+            command = render_command(config, run["params"], args_json_file=str(config_path))
+        except ValueError as exc:
+            self._end(run, s.FAILED, message=f"cannot build the command: {exc}")
+            return
+        env = {
+            **os.environ,
+            "HYPERSWEEP_SWEEP_ID": self.sweep_id,
+            "HYPERSWEEP_RUN_ID": run["id"],
+            "HYPERSWEEP_PARAMS": json.dumps(nested),
+            "HYPERSWEEP_PARAMS_FILE": str(config_path),
+            "HYPERSWEEP_METRICS_FILE": str(metrics_path),
+            "PYTHONUNBUFFERED": "1",  # metric lines printed on stdout arrive as they happen
+        }
+        if self.gpu_ids is not None:
+            env["CUDA_VISIBLE_DEVICES"] = self.gpu_ids
+        try:
+            proc = spawn(command, workdir, env)
+        except OSError as exc:
+            log_path.write_text(f"hypersweep: cannot start {command[0]!r}: {exc}\n")
+            self._end(run, s.FAILED, message=f"cannot start {command[0]!r}: {exc.strerror}")
+            return
+        now = time.time()
+        self.store.update_run(
+            run["id"],
+            pid=proc.pid,
+            pid_started=process_started(proc.pid),
+            command=command,
+            log_path=str(log_path.resolve()),
+            gpu_ids=self.gpu_ids,
+            started_at=now,
+            heartbeat_at=now,
+        )
+        output = OutputCollector(proc.stdout, log_path)  # type: ignore[arg-type]
+        metrics_file = MetricsFileReader(metrics_path)
+        stop_reason = self._supervise(run["id"], proc, output, metrics_file)
+        if stop_reason is not None:
+            stop_groups([proc.pid], STOP_GRACE_S)
+        exit_code = proc.wait()
+        stop_groups([proc.pid], 0)  # leftovers the program started and did not wait for
+        output.join()
+        self._flush(run["id"], output, metrics_file)
+        if stop_reason is not None:
+            state, message = stop_reason
+        elif exit_code == 0:
+            state, message = s.FINISHED, None
+        else:
+            state, message = s.FAILED, f"exit code {exit_code}"
+        self._end(run, state, exit_code=exit_code, log_tail=output.tail(), message=message)
+
+    def _supervise(
+        self,
+        run_id: str,
+        proc: subprocess.Popen[bytes],
+        output: OutputCollector,
+        metrics: MetricsFileReader,
+    ) -> tuple[str, str] | None:
+        """Wait for the program, flushing metrics and heartbeating. Returns (state, why)
+        if the program must be stopped, None once it exits on its own."""
+        next_beat = 0.0
+        while True:
+            try:
+                proc.wait(timeout=TICK_S)
+                return None
+            except subprocess.TimeoutExpired:
+                pass
+            self._flush(run_id, output, metrics)
+            if self.stopping.is_set():
+                return s.KILLED, "worker stopped"
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + heartbeat_interval()
+                status = self.store.heartbeat(self.worker_id, run_id)
+                if status.get("stop_requested"):
+                    return s.KILLED, "stopped on request"
+                if status.get("sweep_state") == s.SWEEP_CANCELLED:
+                    return s.KILLED, "sweep cancelled"
+                if status.get("run_state") not in (s.RUNNING, None):
+                    # Someone else already ended it (e.g. taken for crashed): let it go.
+                    return status["run_state"], "ended elsewhere"
+
+    def _flush(self, run_id: str, output: OutputCollector, metrics: MetricsFileReader) -> None:
+        client_records = metrics.take_records()
+        stdout_records = output.take_records()
+        # A program that logs with the client may also print "loss=0.1" lines for humans;
+        # once the client has spoken, its records are the metrics and stdout is just a log.
+        records = client_records if metrics.used else client_records + stdout_records
+        if records:
+            rows, summary = rows_and_summary(records)
+            self.store.add_metrics(run_id, rows, summary)
+
+    def _end(self, run: Row, state: str, **values: object) -> None:
+        controller.record_run_end(self.store, run["id"], state, **values)  # type: ignore[arg-type]

@@ -1,0 +1,415 @@
+"""The `hypersweep` command. Thin: parse flags, call the layers below, render."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .. import sweeps as sweep_ops
+from ..config import ConfigError, describe_space
+from ..config.command import format_value
+from ..controller import best_runs, sweep_config
+from ..launch import GpuError, LocalLauncher, assign_gpus, detect_gpus
+from ..store import STORE_ENV, NotFound, Store, StoreError
+from ..store import schema as s
+from . import render
+from .progress import supervise
+
+app = typer.Typer(
+    help="Hyperparameter sweeps in the Weights & Biases sweep format, on your own machines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code 1."""
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    store: Annotated[
+        str | None,  # noqa: UP007 - typer needs Optional
+        typer.Option(
+            "--store",
+            envvar=STORE_ENV,
+            help="Store URL: sqlite:///file.db or postgresql://user@host/db "
+            "[default: sqlite under ./.hypersweep]",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = {"store_url": store}
+
+
+def _store(ctx: typer.Context) -> Store:
+    if "store" not in ctx.obj:
+        ctx.obj["store"] = Store(ctx.obj["store_url"])
+    return ctx.obj["store"]
+
+
+# ------------------------------------------------------------------ creating
+
+
+@app.command()
+def validate(sweep_file: Path) -> None:
+    """Check a sweep file and explain its search space."""
+    config = sweep_ops.load_runnable_config(sweep_file)
+    console.print(f"[green]ok[/green] {sweep_file}: method {config.method}")
+    for line in describe_space(config):
+        console.print("  " + line, highlight=False)
+
+
+@app.command()
+def sweep(
+    ctx: typer.Context,
+    sweep_file: Path,
+    seed: Annotated[int | None, typer.Option(help="Seed for random search.")] = None,  # noqa: UP007
+) -> None:
+    """Create a sweep from a file and print its id (start workers with `agent`)."""
+    sweep_id, config = sweep_ops.create_sweep(_store(ctx), sweep_file, seed=seed)
+    err.print(f"created sweep {sweep_id} ({config.method}) in {_store(ctx).display_url}")
+    err.print(f"start workers with: hypersweep agent {sweep_id}")
+    print(sweep_id)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    sweep_file: Path,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers.")] = 1,
+    gpus_per_job: Annotated[int, typer.Option(min=0, help="GPUs per worker, if any.")] = 1,
+    seed: Annotated[int | None, typer.Option(help="Seed for random search.")] = None,  # noqa: UP007
+    fail_fast: Annotated[
+        int, typer.Option(min=0, help="Stop when the first N runs all fail (0: never).")
+    ] = 5,
+) -> None:
+    """Create a sweep and run it with N parallel workers, showing live progress."""
+    store = _store(ctx)
+    layout, workers_text = _gpu_layout(jobs, gpus_per_job)
+    sweep_id, _config = sweep_ops.create_sweep(store, sweep_file, seed=seed, fail_fast=fail_fast)
+    _run_workers(store, sweep_id, layout, workers_text)
+
+
+@app.command()
+def resume(
+    ctx: typer.Context,
+    sweep_id: str,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers.")] = 1,
+    gpus_per_job: Annotated[int, typer.Option(min=0, help="GPUs per worker, if any.")] = 1,
+) -> None:
+    """Continue a paused, cancelled or failed sweep: interrupted points run again."""
+    store = _store(ctx)
+    layout, workers_text = _gpu_layout(jobs, gpus_per_job)
+    try:
+        sweep_ops.resume_sweep(store, sweep_id)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    _run_workers(store, sweep_id, layout, workers_text)
+
+
+def _gpu_layout(jobs: int, gpus_per_job: int) -> tuple[list[str | None], str]:
+    gpus = detect_gpus()
+    layout = assign_gpus(gpus, jobs, gpus_per_job)
+    if gpus and gpus_per_job:
+        return layout, f"{jobs} workers on GPUs " + " | ".join(str(g) for g in layout)
+    return layout, f"{jobs} workers on CPU" + ("" if gpus else " (no NVIDIA GPU found)")
+
+
+def _run_workers(store: Store, sweep_id: str, layout: list[str | None], workers: str) -> None:
+    sweep = store.get_sweep(sweep_id)
+    console.print(
+        f"sweep [bold]{sweep_id}[/bold] ({sweep['method']}, {render.metric_label(sweep['config'])})"
+        f" · {workers} · store {store.display_url}",
+        highlight=False,
+    )
+    launcher = LocalLauncher(store, sweep_id, layout, sweep["workdir"] or os.getcwd())
+    state = supervise(store, sweep, launcher, console, workers)
+    sweep = store.get_sweep(sweep_id)
+    if state == s.SWEEP_PAUSED:
+        console.print(
+            f"interrupted; resume with: hypersweep resume {sweep_id} --jobs {len(layout)}"
+        )
+        raise typer.Exit(130)
+    if state == s.SWEEP_FAILED:
+        err.print(f"[red]sweep {sweep_id} {sweep['message']}[/red]", highlight=False)
+        last_failed = store.list_runs(sweep_id, [s.FAILED])
+        if last_failed and last_failed[-1]["log_tail"]:
+            err.print("last lines of its log:\n" + last_failed[-1]["log_tail"], highlight=False)
+        raise typer.Exit(1)
+    if state == s.SWEEP_CANCELLED:
+        console.print(f"sweep {sweep_id} was cancelled")
+        raise typer.Exit(1)
+    _print_best(store, sweep, 1)
+
+
+# ----------------------------------------------------------------- workers
+
+
+@app.command()
+def agent(
+    ctx: typer.Context,
+    sweep_id: str,
+    count: Annotated[
+        int | None,  # noqa: UP007
+        typer.Option(min=1, help="Leave after this many runs (finished or not)."),
+    ] = None,
+) -> None:
+    """Run one worker for an existing sweep, in this terminal (any machine with the store)."""
+    from ..agent import Worker
+
+    store = _store(ctx)
+    store.get_sweep(sweep_id)
+    worker = Worker(store, sweep_id, gpu_ids=os.environ.get("CUDA_VISIBLE_DEVICES"))
+    worker.install_signal_handlers()
+    err.print(f"worker for sweep {sweep_id} on {worker.host} (Ctrl-C stops it)")
+    reason = worker.run(count)
+    err.print(f"worker {worker.worker_id} left: {reason}")
+
+
+@app.command()
+def ps(
+    ctx: typer.Context,
+    sweep_id: Annotated[str | None, typer.Argument()] = None,  # noqa: UP007
+    as_json: JsonFlag = False,
+) -> None:
+    """Sweeps that are running, with their workers and running runs."""
+    store = _store(ctx)
+    if sweep_id:
+        sweeps = [store.get_sweep(sweep_id)]
+    else:
+        sweeps = store.list_sweeps([s.SWEEP_RUNNING, s.SWEEP_PAUSED])
+    documents = []
+    for sweep in sweeps:
+        workers = store.list_workers(sweep["id"])
+        runs = store.list_runs(sweep["id"], s.ACTIVE_RUN_STATES)
+        documents.append({"sweep": sweep, "workers": workers, "runs": runs})
+    if as_json:
+        render.print_json(
+            [
+                {
+                    **render.sweep_json(d["sweep"], {}),
+                    "workers": [
+                        {k: w[k] for k in ("id", "host", "pid", "gpu_ids", "state", "heartbeat_at")}
+                        for w in d["workers"]
+                    ],
+                    "runs": [render.run_json(r) for r in d["runs"]],
+                }
+                for d in documents
+            ]
+        )
+        return
+    if not documents:
+        console.print("no running sweeps")
+    for d in documents:
+        sweep = d["sweep"]
+        console.print(
+            f"[bold]{sweep['id']}[/bold] {sweep['name']} · {sweep['state']} · "
+            f"{len(d['workers'])} workers · {len(d['runs'])} running",
+            highlight=False,
+        )
+        for w in d["workers"]:
+            console.print(
+                f"  worker {w['id']} {w['host']} pid {w['pid']} "
+                f"{'gpu ' + w['gpu_ids'] if w['gpu_ids'] else 'cpu'} "
+                f"heartbeat {render.ago(w['heartbeat_at'])}",
+                highlight=False,
+            )
+        if d["runs"]:
+            console.print(render.runs_table(d["runs"], None, title="  running"))
+
+
+@app.command()
+def kill(
+    ctx: typer.Context,
+    sweep_id: Annotated[str | None, typer.Argument()] = None,  # noqa: UP007
+    all_sweeps: Annotated[bool, typer.Option("--all", help="Every running sweep.")] = False,
+) -> None:
+    """Stop every worker and run of a sweep for good (state: cancelled; results kept)."""
+    store = _store(ctx)
+    if all_sweeps == bool(sweep_id):
+        raise CliError("give a SWEEP_ID or --all (not both)")
+    ids = (
+        [sw["id"] for sw in store.list_sweeps([s.SWEEP_RUNNING, s.SWEEP_PAUSED])]
+        if all_sweeps
+        else [sweep_id]
+    )
+    if not ids:
+        console.print("no running sweeps")
+    for sid in ids:
+        stopped = sweep_ops.kill_sweep(store, sid)
+        line = (
+            f"sweep {sid} cancelled: stopped {stopped['runs']} runs, {stopped['workers']} workers"
+        )
+        if stopped["remote_runs"]:
+            line += f"; {stopped['remote_runs']} runs on other hosts stop at their next heartbeat"
+        console.print(line)
+
+
+# ------------------------------------------------------------------ records
+
+
+@app.command("sweeps")
+def list_sweeps(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The record of sweeps, with run counts by state."""
+    store = _store(ctx)
+    sweeps = store.list_sweeps()
+    counts = store.run_counts()
+    if as_json:
+        render.print_json([render.sweep_json(sw, counts.get(sw["id"], {})) for sw in sweeps])
+    elif not sweeps:
+        console.print(f"no sweeps in {store.display_url}")
+    else:
+        console.print(render.sweeps_table(sweeps, counts))
+
+
+@app.command()
+def rm(
+    ctx: typer.Context,
+    sweep_id: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete a sweep, its runs, metrics and logs."""
+    store = _store(ctx)
+    sweep = store.get_sweep(sweep_id)
+    counts = store.run_counts(sweep_id).get(sweep_id, {})
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CliError(f"refusing to delete sweep {sweep_id} without --yes (no terminal)")
+        typer.confirm(
+            f"delete sweep {sweep_id} ({sweep['name']}) and its {sum(counts.values())} runs?",
+            abort=True,
+        )
+    try:
+        sweep_ops.delete_sweep(store, sweep_id)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    console.print(f"deleted sweep {sweep_id}")
+
+
+@app.command()
+def runs(
+    ctx: typer.Context,
+    sweep_id: str,
+    state: Annotated[str | None, typer.Option(help="Only runs in this state.")] = None,  # noqa: UP007
+    as_json: JsonFlag = False,
+) -> None:
+    """The runs of a sweep: params, state, summary metrics."""
+    store = _store(ctx)
+    sweep = store.get_sweep(sweep_id)
+    if state is not None and state not in s.RUN_STATES:
+        raise CliError(f"--state {state!r}: must be one of {', '.join(s.RUN_STATES)}")
+    rows = store.list_runs(sweep_id, [state] if state else None)
+    if as_json:
+        render.print_json([render.run_json(r) for r in rows])
+        return
+    metric = (sweep["config"].get("metric") or {}).get("name")
+    console.print(render.runs_table(rows, metric, title=f"runs of sweep {sweep_id}"))
+
+
+@app.command()
+def best(
+    ctx: typer.Context,
+    sweep_id: str,
+    top: Annotated[int, typer.Option(min=1, help="How many runs.")] = 1,
+    as_json: JsonFlag = False,
+) -> None:
+    """The winning runs and their hyperparameters."""
+    store = _store(ctx)
+    sweep = store.get_sweep(sweep_id)
+    if as_json:
+        config = sweep_config(sweep)
+        metric = config.metric
+        render.print_json(
+            {
+                "sweep_id": sweep_id,
+                "metric": None if metric is None else {"name": metric.name, "goal": metric.goal},
+                "runs": [
+                    {**render.run_json(r), "value": r["summary"][metric.name]}
+                    for r in best_runs(store, sweep, top)
+                ]
+                if metric
+                else [],
+            }
+        )
+        return
+    _print_best(store, sweep, top)
+
+
+def _print_best(store: Store, sweep: dict, top: int) -> None:
+    config = sweep_config(sweep)
+    if config.metric is None:
+        console.print(f"sweep {sweep['id']} has no metric: nothing to rank (see `runs`)")
+        return
+    winners = best_runs(store, sweep, top)
+    if not winners:
+        console.print(f"no finished run of sweep {sweep['id']} has logged {config.metric.name!r}")
+        return
+    for rank, run in enumerate(winners, 1):
+        value = run["summary"][config.metric.name]
+        console.print(
+            f"#{rank} run [bold]{run['id']}[/bold] {config.metric.name}={value:.6g} "
+            f"({config.metric.goal})",
+            highlight=False,
+        )
+        args = " ".join(f"--{k}={format_value(v)}" for k, v in run["params"].items())
+        console.print(f"   {args}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    run_id: str,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing.")] = False,
+) -> None:
+    """A run's captured stdout and stderr."""
+    store = _store(ctx)
+    run_row = store.get_run(run_id)
+    path = Path(run_row["log_path"]) if run_row["log_path"] else None
+    if path is None or not path.exists():
+        if run_row["log_tail"]:
+            err.print("(log file not on this machine; last lines kept in the store)")
+            print(run_row["log_tail"])
+            return
+        raise CliError(f"run {run_id} has no log on this machine yet (state {run_row['state']})")
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read()
+            if chunk:
+                sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+                sys.stdout.flush()
+            if not follow:
+                return
+            if store.get_run(run_id)["state"] not in s.ACTIVE_RUN_STATES:
+                sys.stdout.write(f.read().decode("utf-8", errors="replace"))
+                return
+            time.sleep(0.5)
+
+
+def main() -> None:
+    """Entry point: user errors end in one line on stderr, never a traceback."""
+    try:
+        app()
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    except (CliError, StoreError, NotFound, GpuError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""`hypersweep run`/`resume`: supervise local workers while showing live progress."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from ..controller import best_runs, sweep_config, total_points
+from ..launch import LocalLauncher
+from ..store import Row, Store
+from ..store import schema as s
+from .render import counts_text, params_text
+
+POLL_S = 0.5
+
+
+class Progress:
+    """The live view of one sweep, read from the store."""
+
+    def __init__(self, store: Store, sweep: Row, workers: str) -> None:
+        self.store = store
+        self.sweep_id = sweep["id"]
+        self.config = sweep_config(sweep)
+        self.total = total_points(self.config)
+        self.workers = workers
+
+    def snapshot(self) -> dict[str, Any]:
+        sweep = self.store.get_sweep(self.sweep_id)
+        counts = self.store.run_counts(self.sweep_id).get(self.sweep_id, {})
+        best = best_runs(self.store, sweep, 1)
+        return {"sweep": sweep, "counts": counts, "best": best[0] if best else None}
+
+    def line(self, snap: dict[str, Any]) -> str:
+        counts = snap["counts"]
+        ended = sum(counts.get(st, 0) for st in (s.FINISHED, s.FAILED, s.STOPPED_EARLY))
+        total = "∞" if self.total is None else str(self.total)
+        text = (
+            f"done {ended}/{total}  running {counts.get(s.RUNNING, 0)}  "
+            f"failed {counts.get(s.FAILED, 0)}  crashed {counts.get(s.CRASHED, 0)}"
+        )
+        best = self.best_text(snap["best"])
+        return text + (f"  best {best}" if best else "")
+
+    def best_text(self, best: Row | None) -> str:
+        if best is None or self.config.metric is None:
+            return ""
+        name = self.config.metric.name
+        params = params_text(best["params"], 60)
+        return f"{name}={best['summary'][name]:.6g} ({best['id']}: {params})"
+
+    def panel(self, snap: dict[str, Any], notices: list[str]) -> Group:
+        counts = snap["counts"]
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        ended = sum(counts.get(st, 0) for st in (s.FINISHED, s.FAILED, s.STOPPED_EARLY))
+        total = "∞ (no run_cap)" if self.total is None else str(self.total)
+        table.add_row("sweep", f"{self.sweep_id} · {snap['sweep']['state']} · {self.workers}")
+        table.add_row("runs", f"{ended} done of {total} · {counts_text(counts)}")
+        if snap["best"] is not None:
+            table.add_row("best", self.best_text(snap["best"]))
+        return Group(table, *(Text(n, style="yellow") for n in notices[-5:]))
+
+
+def supervise(
+    store: Store, sweep: Row, launcher: LocalLauncher, console: Console, workers: str
+) -> str:
+    """Run until every worker has left. Ctrl-C (or SIGTERM) pauses the sweep and stops the
+    workers cleanly. Returns the sweep's final state."""
+    progress = Progress(store, sweep, workers)
+    interrupted = {"flag": False}
+
+    def _interrupt(_signum: int, _frame: object) -> None:
+        interrupted["flag"] = True
+
+    previous = signal.signal(signal.SIGINT, _interrupt), signal.signal(signal.SIGTERM, _interrupt)
+    launcher.start()
+    try:
+        if console.is_terminal:
+            _watch_live(progress, launcher, console, interrupted)
+        else:
+            _watch_log(progress, launcher, console, interrupted)
+        if interrupted["flag"]:
+            store.update_sweep(sweep["id"], state=s.SWEEP_PAUSED, message="interrupted")
+            console.print("stopping workers…")
+        launcher.stop()
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    return store.get_sweep(sweep["id"])["state"]
+
+
+def _watch_live(
+    progress: Progress,
+    launcher: LocalLauncher,
+    console: Console,
+    interrupted: dict[str, bool],
+) -> None:
+    """A terminal: a panel redrawn in place."""
+    with Live(console=console, auto_refresh=False) as live:
+        while _keep_going(launcher, interrupted):
+            live.update(progress.panel(progress.snapshot(), launcher.notices), refresh=True)
+            time.sleep(POLL_S)
+        live.update(progress.panel(progress.snapshot(), launcher.notices), refresh=True)
+
+
+def _watch_log(
+    progress: Progress, launcher: LocalLauncher, console: Console, interrupted: dict[str, bool]
+) -> None:
+    """Not a terminal (CI, a log file): one line whenever something changed."""
+    last_line = ""
+    while True:
+        running = _keep_going(launcher, interrupted)
+        for notice in launcher.notices:
+            console.print(notice, soft_wrap=True)
+        launcher.notices.clear()
+        line = progress.line(progress.snapshot())
+        if line != last_line:
+            console.print(line, soft_wrap=True, highlight=False)
+            last_line = line
+        if not running:
+            return
+        time.sleep(POLL_S)
+
+
+def _keep_going(launcher: LocalLauncher, interrupted: dict[str, bool]) -> bool:
+    launcher.poll()  # before alive(): a dead worker may be replaced
+    return launcher.alive() > 0 and not interrupted["flag"]

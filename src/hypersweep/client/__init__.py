@@ -1,0 +1,6 @@
+"""What a training program imports. Standard library only at import time: `import
+hypersweep` must stay fast, and logging must not slow a training loop down."""
+
+from .run import Config, Run, init
+
+__all__ = ["Config", "Run", "init"]

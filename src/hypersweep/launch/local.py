@@ -1,0 +1,134 @@
+"""Local workers: N agent processes on this machine, replaced if one dies, stopped together."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from ..agent import log_root
+from ..agent.process import stop_groups, stop_process
+from ..store import Store, new_id
+from ..store import schema as s
+
+MAX_RESTARTS_PER_SLOT = 3
+
+
+@dataclass
+class WorkerSlot:
+    index: int
+    gpu_ids: str | None
+    worker_id: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+
+class LocalLauncher:
+    """Starts and supervises the agents of one sweep. The agents do the work; this only
+    keeps N of them alive and cleans up after one that died."""
+
+    def __init__(
+        self, store: Store, sweep_id: str, gpu_layout: list[str | None], workdir: str
+    ) -> None:
+        self.store = store
+        self.sweep_id = sweep_id
+        self.workdir = workdir
+        self.slots = [WorkerSlot(i, gpus) for i, gpus in enumerate(gpu_layout)]
+        self.notices: list[str] = []  # things the user should hear about, drained by the CLI
+        self._log_dir = log_root(store) / sweep_id
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        for slot in self.slots:
+            self._spawn(slot)
+
+    def _spawn(self, slot: WorkerSlot) -> None:
+        slot.worker_id = new_id()
+        log = open(self._log_dir / f"worker-{slot.worker_id}.log", "ab")  # noqa: SIM115
+        slot.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hypersweep.agent",
+                self.store.url,
+                self.sweep_id,
+                slot.worker_id,
+                slot.gpu_ids or "",
+            ],
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Own session: Ctrl-C in the terminal reaches only us; we stop the agents in order.
+            start_new_session=True,
+        )
+        log.close()
+
+    def alive(self) -> int:
+        return sum(1 for slot in self.slots if slot.process and slot.process.poll() is None)
+
+    def poll(self) -> None:
+        """Notice agents that died without cleaning up (SIGKILL, OOM): their runs are
+        crashed and their programs stopped, then a replacement takes the slot."""
+        for slot in self.slots:
+            if slot.process is None or slot.process.poll() is None:
+                continue
+            code = slot.process.returncode
+            slot.process = None
+            if code == 0:
+                continue  # left normally: the sweep has nothing more for it
+            crashed = self.store.crash_worker_runs(
+                slot.worker_id, f"its worker process died (exit code {code})"
+            )
+            stop_groups([r["pid"] for r in crashed if r["pid"]], grace=5)
+            note = f"worker {slot.worker_id} died (exit code {code})"
+            if crashed:
+                note += f"; run {crashed[0]['id']} marked crashed, its point will run again"
+            sweep_state = self.store.get_sweep(self.sweep_id)["state"]
+            if sweep_state == s.SWEEP_RUNNING and slot.restarts < MAX_RESTARTS_PER_SLOT:
+                slot.restarts += 1
+                self._spawn(slot)
+                note += "; replaced"
+            self.notices.append(note)
+
+    def stop(self, grace: float = 15.0) -> None:
+        """Ask every agent to stop (they kill their programs and record the runs as killed),
+        then make sure: SIGKILL stragglers and their programs' process groups."""
+        live = [slot.process for slot in self.slots if slot.process and slot.process.poll() is None]
+        for proc in live:
+            proc.terminate()
+        deadline = time.monotonic() + grace
+        for proc in live:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for slot in self.slots:
+            if slot.worker_id:
+                leftovers = self.store.crash_worker_runs(slot.worker_id, "stopped with its worker")
+                stop_groups([r["pid"] for r in leftovers if r["pid"]], grace=5)
+            slot.process = None
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def stop_sweep_processes(store: Store, sweep_id: str, grace: float = 10.0) -> dict[str, int]:
+    """Stop, on this host, every program and worker of the sweep (used by `kill`). The caller
+    has already set the sweep cancelled, so agents elsewhere stop at their next heartbeat."""
+    host = this_host()
+    active = [r for r in store.list_runs(sweep_id, s.ACTIVE_RUN_STATES) if r["host"] == host]
+    with store.write() as conn:
+        for run in active:
+            store.end_run(conn, run["id"], s.KILLED, message="sweep killed")
+    stop_groups([r["pid"] for r in active if r["pid"]], grace)
+    workers = [w for w in store.list_workers(sweep_id) if w["host"] == host]
+    for worker in workers:
+        stop_process(worker["pid"], worker["pid_started"], grace)
+        store.end_worker(worker["id"], "stopped")
+    remote = [r for r in store.list_runs(sweep_id, s.ACTIVE_RUN_STATES) if r["host"] != host]
+    return {"runs": len(active), "workers": len(workers), "remote_runs": len(remote)}

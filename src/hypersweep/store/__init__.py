@@ -1,0 +1,16 @@
+"""Persistence: the single source of truth for sweeps, runs, workers and metrics."""
+
+from . import schema
+from .db import STORE_ENV, StoreError, default_store_url
+from .store import NotFound, Row, Store, new_id
+
+__all__ = [
+    "STORE_ENV",
+    "NotFound",
+    "Row",
+    "Store",
+    "StoreError",
+    "default_store_url",
+    "new_id",
+    "schema",
+]

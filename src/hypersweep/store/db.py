@@ -1,0 +1,76 @@
+"""Opening a store: URL handling and engine set-up for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+STORE_ENV = "HYPERSWEEP_STORE"
+DEFAULT_DIR = ".hypersweep"
+
+
+class StoreError(Exception):
+    """A store problem the user can fix (bad URL, server unreachable). str() is one line."""
+
+
+def default_store_url() -> str:
+    """`HYPERSWEEP_STORE`, else a SQLite file under .hypersweep/ in the current directory."""
+    url = os.environ.get(STORE_ENV)
+    if url:
+        return url
+    return f"sqlite:///{Path.cwd() / DEFAULT_DIR / 'hypersweep.db'}"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept the URLs users write (postgresql://...) and pick our drivers."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            f"store URL {url!r} is not a database URL "
+            "(use sqlite:///path/to/file.db or postgresql://user@host/db)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise StoreError(f"store URL {url!r}: only sqlite and postgresql stores are supported")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_store_engine(url: str) -> Engine:
+    full_url = sqlalchemy_url(url)
+    if full_url.startswith("sqlite"):
+        return _sqlite_engine(full_url)
+    return create_engine(full_url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # Writers take the write lock up front: a deferred transaction that reads and
+        # then writes can fail with "database is locked" instead of waiting its turn.
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

@@ -1,0 +1,101 @@
+"""Sweep-level operations the CLI (and later the server) call: create from a file, resume,
+kill, delete. They combine config, store, controller and launch; no rendering here."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .agent import log_root
+from .config import ConfigError, SweepConfig, load_sweep_file
+from .controller import DEFAULT_SETTINGS
+from .launch import stop_sweep_processes
+from .store import Row, Store
+from .store import schema as s
+
+SUPPORTED_METHODS = ("grid", "random")
+
+
+def load_runnable_config(path: str | Path) -> SweepConfig:
+    """Parse a sweep file and refuse what this version cannot run yet."""
+    config = load_sweep_file(path)
+    if config.method not in SUPPORTED_METHODS:
+        raise ConfigError(
+            str(path),
+            "method",
+            f"method {config.method!r} is not yet supported (use one of: "
+            f"{', '.join(SUPPORTED_METHODS)})",
+        )
+    if config.program is None and config.command is None:
+        raise ConfigError(str(path), "program", "a sweep needs 'program' (or a 'command')")
+    return config
+
+
+def program_workdir(config: SweepConfig, sweep_file: Path) -> Path:
+    """Where the program is started. W&B uses the agent's current directory; we do too when
+    the program is found there, else the sweep file's directory, so that
+    `hypersweep run path/to/sweep.yaml` works from anywhere."""
+    cwd = Path.cwd()
+    if config.program is None or (cwd / config.program).exists():
+        return cwd
+    beside = sweep_file.resolve().parent
+    if (beside / config.program).exists():
+        return beside
+    raise ConfigError(
+        str(sweep_file),
+        "program",
+        f"program {config.program!r} not found in {cwd} nor in {beside}",
+    )
+
+
+def create_sweep(
+    store: Store, sweep_file: str | Path, *, seed: int | None = None, fail_fast: int = 5
+) -> tuple[str, SweepConfig]:
+    path = Path(sweep_file)
+    config = load_runnable_config(path)
+    workdir = program_workdir(config, path)
+    settings = {**DEFAULT_SETTINGS, "seed": seed, "fail_fast": fail_fast}
+    sweep_id = store.create_sweep(
+        config=config.raw,
+        name=config.name or path.stem,
+        method=config.method,
+        settings=settings,
+        project=config.project,
+        entity=config.entity,
+        source=str(path.resolve()),
+        workdir=str(workdir),
+    )
+    return sweep_id, config
+
+
+def resume_sweep(store: Store, sweep_id: str) -> Row:
+    """Make a paused, cancelled or failed sweep hand out runs again. Killed and crashed
+    runs' points are retried; finished and failed runs are kept as they are."""
+    sweep = store.get_sweep(sweep_id)
+    if sweep["state"] == s.SWEEP_FINISHED:
+        raise ValueError(f"sweep {sweep_id} is finished: every point has run")
+    settings = dict(sweep["settings"])
+    # Fail-fast looks at failures since the last resume, not at the ones that stopped it.
+    settings["failures_before_resume"] = (
+        store.run_counts(sweep_id).get(sweep_id, {}).get(s.FAILED, 0)
+    )
+    store.update_sweep(sweep_id, state=s.SWEEP_RUNNING, message=None, settings=settings)
+    return store.get_sweep(sweep_id)
+
+
+def kill_sweep(store: Store, sweep_id: str) -> dict[str, int]:
+    """Cancel the sweep for good and stop every process of it on this host."""
+    sweep = store.get_sweep(sweep_id)
+    if sweep["state"] in (s.SWEEP_RUNNING, s.SWEEP_PAUSED):
+        store.update_sweep(sweep_id, state=s.SWEEP_CANCELLED, message="killed by the user")
+    return stop_sweep_processes(store, sweep_id)
+
+
+def delete_sweep(store: Store, sweep_id: str) -> None:
+    sweep = store.get_sweep(sweep_id)
+    if sweep["state"] in (s.SWEEP_RUNNING, s.SWEEP_PAUSED) and store.list_workers(sweep_id):
+        raise ValueError(
+            f"sweep {sweep_id} still has workers; run `hypersweep kill {sweep_id}` first"
+        )
+    store.delete_sweep(sweep_id)
+    shutil.rmtree(log_root(store) / sweep_id, ignore_errors=True)
