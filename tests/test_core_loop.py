@@ -24,13 +24,8 @@ parameters:
 
 
 def test_grid_runs_every_point_exactly_once_with_6_workers(cli, store_url, tmp_path):
-    sweep_file = write_sweep(
-        tmp_path,
-        GRID_48.replace(
-            "program: TOY",
-            "program: TOY\ncommand: [${env}, ${interpreter}, ${program}, --stdout=True, ${args}]",
-        ),
-    )
+    command = '\ncommand: ["${env}", "${interpreter}", "${program}", "--stdout=True", "${args}"]'
+    sweep_file = write_sweep(tmp_path, GRID_48 + command)
     cli("run", str(sweep_file), "--jobs", "6")
     sweeps = json.loads(cli("sweeps", "--json").stdout)
     assert len(sweeps) == 1 and sweeps[0]["state"] == "finished"

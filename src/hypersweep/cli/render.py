@@ -110,6 +110,7 @@ def run_json(run: Row) -> dict[str, Any]:
         "message",
         "command",
         "log_path",
+        "log_tail",
         "started_at",
         "ended_at",
     )

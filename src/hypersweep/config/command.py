@@ -74,7 +74,7 @@ def check_command_token(token: str) -> None:
             continue
         if name.startswith("envvar"):
             raise ValueError(f"${{{name}}}: write ${{envvar:NAME}} with a variable name")
-        hint = did_you_mean(name, _ALL_MACROS)
+        hint = did_you_mean(name, _ALL_MACROS, template="${{{}}}")
         if not hint and _ENVVAR.match(f"envvar:{name}"):
             hint = f" (for an environment variable write ${{envvar:{name}}})"
         raise ValueError(f"unknown macro ${{{name}}}{hint}")

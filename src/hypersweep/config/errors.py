@@ -28,9 +28,9 @@ class ConfigError(Exception):
         return (type(self), (self.source, self.path, self.message))
 
 
-def did_you_mean(word: object, choices: Iterable[str]) -> str:
+def did_you_mean(word: object, choices: Iterable[str], template: str = "'{}'") -> str:
     """`` (did you mean 'x'?)`` for the closest choice, or ``''`` when nothing is close."""
     if not isinstance(word, str):
         return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f" (did you mean {template.format(close[0])}?)" if close else ""
