@@ -54,10 +54,11 @@ def is_same_process(pid: int, started: float | None) -> bool:
 
 
 def group_members(pgid: int) -> list[psutil.Process]:
+    """Live processes of the group (zombies are already dead: they only await reaping)."""
     members = []
     for proc in psutil.process_iter(["pid"]):
         try:
-            if os.getpgid(proc.pid) == pgid:
+            if os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
                 members.append(proc)
         except (ProcessLookupError, PermissionError, psutil.Error):
             continue

@@ -154,9 +154,9 @@ class Parameter:
         elif d in ("beta", "q_beta"):
             text = f"{d} with a={self.a:g}, b={self.b:g}"
         elif d in ("log_uniform", "inv_log_uniform", "q_log_uniform"):
-            lo, hi = math.exp(self.min), math.exp(self.max)
+            lo, hi = _exp(self.min), _exp(self.max)
             if d == "inv_log_uniform":  # 1/exp(U(min, max))
-                lo, hi = 1 / hi, 1 / lo
+                lo, hi = _exp(-self.max), _exp(-self.min)
             text = f"{d} between {lo:.4g} and {hi:.4g} (min/max are natural-log exponents)"
         else:
             text = f"{d} between {_show(self.min)} and {_show(self.max)}"
@@ -165,6 +165,13 @@ class Parameter:
         if d == "int_uniform":
             text += " (inclusive)"
         return text
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
 
 
 def _show(value: Any) -> str:

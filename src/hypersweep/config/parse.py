@@ -174,7 +174,7 @@ def _load_text(text: str, source: str) -> Any:
         except json.JSONDecodeError as e:
             raise ConfigError(source, f"line {e.lineno}", f"invalid JSON: {e.msg}") from None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader subclass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}" if mark is not None else ""

@@ -1,0 +1,101 @@
+"""Ctrl-C on `hypersweep run`, resuming, and a worker process dying under `run`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import psutil
+
+from conftest import hypersweep_cmd, wait_for, write_sweep
+from hypersweep.store import Store
+
+SLOW_GRID = """
+program: TOY
+method: grid
+metric: {name: score, goal: maximize}
+parameters:
+  x: {values: [1, 2, 3, 4]}
+  sleep: {values: [0, 60]}
+"""
+
+
+def _start_run(store_url, sweep_file, tmp_path, jobs="2"):
+    return subprocess.Popen(
+        hypersweep_cmd("--store", store_url, "run", str(sweep_file), "--jobs", jobs),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_ctrl_c_pauses_cleanly_and_resume_finishes_the_sweep(cli, store_url, tmp_path):
+    sweep_file = write_sweep(tmp_path, SLOW_GRID)
+    runner = _start_run(store_url, sweep_file, tmp_path)
+    store = Store(store_url)
+    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    running = wait_for(
+        lambda: [r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]]
+        if any(r["params"]["sleep"] == 60 for r in store.list_runs(sweep_id, ["running"]))
+        else None,
+        what="a long run",
+    )
+    runner.send_signal(signal.SIGINT)
+    out, _ = runner.communicate(timeout=60)
+    assert runner.returncode == 130
+    assert f"hypersweep resume {sweep_id}" in out
+    assert store.get_sweep(sweep_id)["state"] == "paused"
+    assert not any(psutil.pid_exists(r["pid"]) for r in running)
+    interrupted = [r for r in store.list_runs(sweep_id) if r["state"] == "killed"]
+    assert interrupted
+
+    # Resume: the interrupted points run again (make them quick), then the rest.
+    (tmp_path / "sweep.yaml").write_text("unused after creation")
+    store.update_sweep(
+        sweep_id,
+        config={
+            **store.get_sweep(sweep_id)["config"],
+            "parameters": {
+                "x": {"values": [1, 2, 3, 4]},
+                "sleep": {"values": [0, 0.1]},
+            },
+        },
+    )
+    cli("resume", sweep_id, "--jobs", "2")
+    sweep = store.get_sweep(sweep_id)
+    assert sweep["state"] == "finished"
+    runs = store.list_runs(sweep_id)
+    finished_points = {r["point_index"] for r in runs if r["state"] == "finished"}
+    assert finished_points == set(range(8))
+    assert all(r["superseded"] for r in runs if r["state"] == "killed")
+
+
+def test_a_dead_worker_under_run_is_replaced_and_its_point_rerun(store_url, tmp_path):
+    sweep_file = write_sweep(
+        tmp_path,
+        """
+program: TOY
+method: grid
+metric: {name: score, goal: maximize}
+parameters:
+  x: {values: [1, 2, 3]}
+  sleep: {value: 2}
+""",
+    )
+    runner = _start_run(store_url, sweep_file, tmp_path, jobs="1")
+    store = Store(store_url)
+    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    victim = wait_for(
+        lambda: [r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]], what="a run"
+    )[0]
+    worker_pid = store.list_workers(sweep_id)[0]["pid"]
+    os.kill(worker_pid, signal.SIGKILL)
+    out, _ = runner.communicate(timeout=120)
+    assert runner.returncode == 0, out
+    assert "died" in out and "replaced" in out
+    assert store.get_run(victim["id"])["state"] == "crashed"
+    runs = store.list_runs(sweep_id)
+    assert sorted(r["params"]["x"] for r in runs if r["state"] == "finished") == [1, 2, 3]
+    assert store.get_sweep(sweep_id)["state"] == "finished"
