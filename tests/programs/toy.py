@@ -1,6 +1,6 @@
 """A training program for tests: scores its params, can sleep, fail, or spawn a child.
 
-Flags: --x, --y (numbers), --sleep SECONDS, --fail_on X (exit 3 when x equals it),
+Flags: --x, --y (numbers), --sleep SECONDS (skipped when TOY_NO_SLEEP is set), --fail_on X (exit 3 when x equals it),
 --child (start a grandchild that sleeps, to test process-group kills),
 --stdout (print metrics as `name=value` lines instead of using the client).
 """
@@ -41,7 +41,7 @@ else:
     run.finish()
 
 print("toy: working", flush=True)
-time.sleep(args.sleep)
+time.sleep(0 if os.environ.get("TOY_NO_SLEEP") else args.sleep)
 if args.fail_on is not None and args.x == args.fail_on:
     print(f"toy: boom at x={args.x}", file=sys.stderr, flush=True)
     sys.exit(3)
