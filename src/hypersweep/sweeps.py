@@ -26,6 +26,9 @@ def load_runnable_config(path: str | Path) -> SweepConfig:
             f"method {config.method!r} is not yet supported (use one of: "
             f"{', '.join(SUPPORTED_METHODS)})",
         )
+    for name, value in config.env.items():
+        if value.startswith("secret:"):
+            raise ConfigError(str(path), f"env.{name}", "'secret:' values are not yet supported")
     if config.program is None and config.command is None:
         raise ConfigError(str(path), "program", "a sweep needs 'program' (or a 'command')")
     return config

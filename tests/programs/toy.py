@@ -1,6 +1,7 @@
 """A training program for tests: scores its params, can sleep, fail, or spawn a child.
 
-Flags: --x, --y (numbers), --sleep SECONDS (skipped when TOY_NO_SLEEP is set), --fail_on X (exit 3 when x equals it),
+Flags: --x, --y (numbers), --sleep SECONDS (skipped when TOY_NO_SLEEP is set),
+--fail_on X (exit 3 when x equals it),
 --child (start a grandchild that sleeps, to test process-group kills),
 --stdout (print metrics as `name=value` lines instead of using the client).
 """

@@ -122,6 +122,7 @@ class Worker:
             return
         env = {
             **os.environ,
+            **config.env,
             "HYPERSWEEP_SWEEP_ID": self.sweep_id,
             "HYPERSWEEP_RUN_ID": run["id"],
             "HYPERSWEEP_PARAMS": json.dumps(nested),
