@@ -40,7 +40,7 @@ def rows_and_summary(records: Iterable[dict[str, Any]]) -> tuple[list[MetricRow]
     explicit: dict[str, Any] = {}
     for record in records:
         if "summary" in record:
-            explicit.update(record["summary"])
+            explicit.update({k: _summary_value(v) for k, v in record["summary"].items()})
             continue
         step, time_ = int(record["step"]), float(record["t"])
         for key, value in record["metrics"].items():
@@ -53,3 +53,12 @@ def rows_and_summary(records: Iterable[dict[str, Any]]) -> tuple[list[MetricRow]
                 summary[key] = number
     summary.update(explicit)
     return rows, summary
+
+
+def _summary_value(value: Any) -> Any:
+    """Numbers become plain finite floats (or None) so every store can keep them as JSON;
+    strings and other JSON values pass through."""
+    if isinstance(value, (str, list, dict)) or value is None:
+        return value
+    number = as_number(value)
+    return number if number is not None and math.isfinite(number) else None

@@ -77,9 +77,12 @@ class Worker:
             worker_id=self.worker_id,
         )
         done = 0
-        reason = "stopped"
         try:
-            while not self.stopping.is_set() and (count is None or done < count):
+            while True:
+                if self.stopping.is_set():
+                    return "stopped"
+                if count is not None and done >= count:
+                    return "count reached"
                 claim = controller.claim_next_run(
                     self.store, self.sweep_id, self.worker_id, self.host
                 )
@@ -90,13 +93,9 @@ class Worker:
                     # Runs still in flight elsewhere may crash and need a retry: stay around.
                     self._idle(heartbeat_interval())
                 else:
-                    reason = claim.reason
-                    break
-            else:
-                reason = "stopped" if self.stopping.is_set() else "count reached"
+                    return f"sweep {claim.reason}"
         finally:
             self.store.end_worker(self.worker_id)
-        return reason
 
     def _idle(self, seconds: float) -> None:
         self.store.heartbeat(self.worker_id, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -112,8 +113,8 @@ metrics = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(16), ForeignKey("hs_runs.id", ondelete="CASCADE"), nullable=False),
-    Column("step", Integer, nullable=False),
-    Column("key", String(200), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("key", Text, nullable=False),
     Column("value", Float),
     Column("time", Float, nullable=False),
     Index("ix_hs_metrics_run_key_step", "run_id", "key", "step"),

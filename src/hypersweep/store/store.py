@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from . import schema as s
 from .db import StoreError, create_store_engine, default_store_url
@@ -32,10 +32,16 @@ class Store:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_store_url()
         self.engine = create_store_engine(self.url)
+        self._create_tables()
+
+    def _create_tables(self) -> None:
         try:
             s.metadata.create_all(self.engine)
         except OperationalError as exc:
             raise StoreError(f"cannot open store {self.display_url}: {_first_line(exc)}") from None
+        except (IntegrityError, ProgrammingError):
+            # Another process created the tables between our check and our CREATE.
+            s.metadata.create_all(self.engine)
 
     @property
     def display_url(self) -> str:
