@@ -190,6 +190,7 @@ def ps(
         sweeps = [store.get_sweep(sweep_id)]
     else:
         sweeps = store.list_sweeps([s.SWEEP_RUNNING, s.SWEEP_PAUSED])
+    counts = store.run_counts()
     documents = []
     for sweep in sweeps:
         workers = store.list_workers(sweep["id"])
@@ -199,7 +200,7 @@ def ps(
         render.print_json(
             [
                 {
-                    **render.sweep_json(d["sweep"], {}),
+                    **render.sweep_json(d["sweep"], counts.get(d["sweep"]["id"], {})),
                     "workers": [
                         {k: w[k] for k in ("id", "host", "pid", "gpu_ids", "state", "heartbeat_at")}
                         for w in d["workers"]

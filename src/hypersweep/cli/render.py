@@ -126,7 +126,10 @@ def runs_table(runs: list[Row], metric_name: str | None, title: str = "runs") ->
             value = run["summary"].get(metric_name)
             shown = f"{value:.6g}" if isinstance(value, (int, float)) else "-"
         else:
-            shown = params_text(run["summary"], 40)
+            shown = " ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in run["summary"].items()
+            )
         took = (run["ended_at"] or time.time()) - run["started_at"] if run["started_at"] else None
         table.add_row(
             run["id"],
