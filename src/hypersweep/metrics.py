@@ -11,16 +11,27 @@ MetricRow = tuple[int, str, float | None, float]  # step, key, value, time
 
 # A stdout line that is only `name=value` pairs (spaces or commas between them), e.g.
 # "epoch=3 loss=0.25 val/accuracy=0.91". Anything else on the line and it is plain output.
-_PAIR = r"([A-Za-z_][\w./-]*)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan)"
-_LINE = re.compile(rf"^\s*{_PAIR}(?:\s*[,\s]\s*{_PAIR})*\s*,?\s*$", re.IGNORECASE)
-_PAIRS = re.compile(_PAIR, re.IGNORECASE)
+# Checked token by token: linear in the line's length, whatever the line holds.
+_PAIR = re.compile(
+    r"([A-Za-z_][\w./-]*)=([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan)",
+    re.IGNORECASE,
+)
+_AROUND_EQUALS = re.compile(r"\s*=\s*")
+_SEPARATORS = re.compile(r"[\s,]+")
 
 
 def parse_metric_line(line: str) -> dict[str, float] | None:
     """The metrics on a stdout line, or None if the line is not a metric line."""
-    if "=" not in line or not _LINE.match(line):
+    if "=" not in line:
         return None
-    return {key: float(value) for key, value in _PAIRS.findall(line)}
+    tokens = _SEPARATORS.split(_AROUND_EQUALS.sub("=", line.strip()).strip(","))
+    values = {}
+    for token in tokens:
+        match = _PAIR.fullmatch(token)
+        if match is None:
+            return None
+        values[match.group(1)] = float(match.group(2))
+    return values
 
 
 def as_number(value: Any) -> float | None:
@@ -53,6 +64,15 @@ def rows_and_summary(records: Iterable[dict[str, Any]]) -> tuple[list[MetricRow]
                 summary[key] = number
     summary.update(explicit)
     return rows, summary
+
+
+def pinned_summary(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The summary values the program set explicitly: they stay, whatever is logged later."""
+    pinned: dict[str, Any] = {}
+    for record in records:
+        if "summary" in record:
+            pinned.update({k: _summary_value(v) for k, v in record["summary"].items()})
+    return pinned
 
 
 def _summary_value(value: Any) -> Any:

@@ -1,5 +1,5 @@
 """Entry point of the worker processes the local launcher starts:
-python -m hypersweep.agent STORE_URL SWEEP_ID WORKER_ID [GPU_IDS]"""
+python -m hypersweep.agent STORE_URL SWEEP_ID WORKER_ID [CUDA_VISIBLE_DEVICES]"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .worker import Worker
 
 def main(argv: list[str]) -> int:
     store_url, sweep_id, worker_id = argv[:3]
-    gpu_ids = argv[3] if len(argv) > 3 and argv[3] else None
+    gpu_ids = argv[3] if len(argv) > 3 else None  # "" hides every GPU
     worker = Worker(Store(store_url), sweep_id, gpu_ids=gpu_ids, worker_id=worker_id)
     worker.install_signal_handlers()
     worker.run()

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from .. import controller
 from ..config import nest_params
 from ..config.command import render_command
-from ..metrics import rows_and_summary
+from ..metrics import pinned_summary, rows_and_summary
 from ..store import Row, Store
 from ..store import schema as s
 from .output import MetricsFileReader, OutputCollector
@@ -203,7 +203,7 @@ class Worker:
         records = client_records if metrics.used else client_records + stdout_records
         if records:
             rows, summary = rows_and_summary(records)
-            self.store.add_metrics(run_id, rows, summary)
+            self.store.add_metrics(run_id, rows, summary, pinned_summary(records))
 
     def _end(self, run: Row, state: str, **values: object) -> None:
         controller.record_run_end(self.store, run["id"], state, **values)  # type: ignore[arg-type]

@@ -122,9 +122,10 @@ def resume(
 def _gpu_layout(jobs: int, gpus_per_job: int) -> tuple[list[str | None], str]:
     gpus = detect_gpus()
     layout = assign_gpus(gpus, jobs, gpus_per_job)
+    workers = f"{jobs} worker{'s' if jobs > 1 else ''}"
     if gpus and gpus_per_job:
-        return layout, f"{jobs} workers on GPUs " + " | ".join(str(g) for g in layout)
-    return layout, f"{jobs} workers on CPU" + ("" if gpus else " (no NVIDIA GPU found)")
+        return layout, f"{workers} on GPUs " + " | ".join(str(g) for g in layout)
+    return layout, f"{workers} on CPU" + ("" if gpus else " (no NVIDIA GPU found)")
 
 
 def _run_workers(store: Store, sweep_id: str, layout: list[str | None], workers: str) -> None:

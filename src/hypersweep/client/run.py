@@ -107,10 +107,29 @@ class Run:
                 print(f"hypersweep: could not write metrics: {exc}", file=sys.stderr)
 
 
+_exit_status = {"code": 0}
+
+
+def _watch_exit_status() -> None:
+    """atexit cannot see why the interpreter exits, so note it on the way: an uncaught
+    exception, or `sys.exit(code)`. (`raise SystemExit(code)` is not seen: it ends as 0.)"""
+    previous_hook, previous_exit = sys.excepthook, sys.exit
+
+    def excepthook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
+        _exit_status["code"] = 1
+        previous_hook(exc_type, exc, tb)
+
+    def exit_(status: object = None) -> None:
+        _exit_status["code"] = 0 if status is None else status if isinstance(status, int) else 1
+        previous_exit(status)
+
+    sys.excepthook, sys.exit = excepthook, exit_  # type: ignore[assignment]
+
+
 def _finish_at_exit(ref: weakref.ReferenceType[Run]) -> None:
     run = ref()
     if run is not None:
-        run.finish()
+        run.finish(_exit_status["code"])
 
 
 def init(config: Mapping[str, Any] | None = None, name: str | None = None) -> Run:
@@ -124,4 +143,5 @@ def init(config: Mapping[str, Any] | None = None, name: str | None = None) -> Ru
             params = {**dict(config), **params}  # the sweep's values win over defaults
         return Run(os.environ.get("HYPERSWEEP_RUN_ID"), params, FileSink(metrics_file))
     sink = StoreSink(dict(config or {}), name)
+    _watch_exit_status()
     return Run(sink.run_id, dict(config or {}), sink)

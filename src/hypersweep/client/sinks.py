@@ -52,10 +52,10 @@ class StoreSink:
             )["id"]
 
     def write(self, records: list[Record]) -> None:
-        from ..metrics import rows_and_summary
+        from ..metrics import pinned_summary, rows_and_summary
 
         rows, summary = rows_and_summary(records)
-        self._store.add_metrics(self.run_id, rows, summary)
+        self._store.add_metrics(self.run_id, rows, summary, pinned_summary(records))
 
     def close(self, exit_code: int) -> None:
         state = self._schema.FINISHED if exit_code == 0 else self._schema.FAILED

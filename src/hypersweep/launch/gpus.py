@@ -34,9 +34,11 @@ def detect_gpus() -> list[str]:
 
 def assign_gpus(gpus: list[str], jobs: int, per_job: int) -> list[str | None]:
     """A disjoint set of `per_job` GPUs for each of `jobs` workers; None for each worker
-    when there are no GPUs (or none were asked for)."""
-    if not gpus or per_job == 0:
+    when there are no GPUs, "" (hide them all) when there are but none were asked for."""
+    if not gpus:
         return [None] * jobs
+    if per_job == 0:
+        return [""] * jobs
     if per_job < 0:
         raise GpuError(f"--gpus-per-job must be 0 or more, got {per_job}")
     needed = jobs * per_job

@@ -55,7 +55,7 @@ class LocalLauncher:
                 self.store.url,
                 self.sweep_id,
                 slot.worker_id,
-                slot.gpu_ids or "",
+                *([] if slot.gpu_ids is None else [slot.gpu_ids]),
             ],
             cwd=self.workdir,
             stdin=subprocess.DEVNULL,

@@ -100,6 +100,7 @@ runs = Table(
     Column("exit_code", Integer),
     Column("message", Text),
     Column("summary", JSON, nullable=False),
+    Column("pinned_summary", JSON),  # values the program set itself: logging can't override
     Column("stop_requested", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
     Column("started_at", Float),

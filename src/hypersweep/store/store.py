@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from . import schema as s
@@ -39,13 +40,20 @@ class Store:
             s.metadata.create_all(self.engine)
         except OperationalError as exc:
             raise StoreError(f"cannot open store {self.display_url}: {_first_line(exc)}") from None
-        except (IntegrityError, ProgrammingError):
-            # Another process created the tables between our check and our CREATE.
-            s.metadata.create_all(self.engine)
+        except (IntegrityError, ProgrammingError) as exc:
+            # Most likely another process created the tables between our check and our
+            # CREATE; if not (no such schema, no permission), say so in one line.
+            try:
+                s.metadata.create_all(self.engine)
+            except SQLAlchemyError:
+                raise StoreError(
+                    f"cannot create tables in store {self.display_url}: {_first_line(exc)}"
+                ) from None
 
     @property
     def display_url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        """The URL as the user gave it, password hidden."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -349,9 +357,14 @@ class Store:
     # ---------------------------------------------------------------- metrics
 
     def add_metrics(
-        self, run_id: str, rows: Sequence[tuple[int, str, float | None, float]], summary: dict
+        self,
+        run_id: str,
+        rows: Sequence[tuple[int, str, float | None, float]],
+        summary: dict,
+        pinned: dict | None = None,
     ) -> None:
-        """Append metric rows (step, key, value, time) and merge `summary` into the run's."""
+        """Append metric rows (step, key, value, time) and merge `summary` into the run's;
+        `pinned` values (set by the program) win over logged ones, now and later."""
         with self.write() as conn:
             if rows:
                 conn.execute(
@@ -361,12 +374,17 @@ class Store:
                         for st, k, v, t in rows
                     ],
                 )
-            if summary:
+            if summary or pinned:
                 current = conn.execute(
-                    select(s.runs.c.summary).where(s.runs.c.id == run_id)
-                ).scalar()
-                merged = {**(current or {}), **summary}
-                conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(summary=merged))
+                    select(s.runs.c.summary, s.runs.c.pinned_summary).where(s.runs.c.id == run_id)
+                ).first()
+                all_pinned = {**((current and current.pinned_summary) or {}), **(pinned or {})}
+                merged = {**((current and current.summary) or {}), **summary, **all_pinned}
+                conn.execute(
+                    update(s.runs)
+                    .where(s.runs.c.id == run_id)
+                    .values(summary=merged, pinned_summary=all_pinned)
+                )
 
     def metric_history(self, run_id: str, key: str | None = None) -> list[Row]:
         query = (

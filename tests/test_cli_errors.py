@@ -1,0 +1,193 @@
+"""User mistakes end in one clear line on stderr and a non-zero exit, never a traceback;
+plus `validate`, `rm` and `kill` argument handling."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import PG_SERVER, hypersweep_cmd, write_sweep
+
+GOOD_SWEEP = """
+program: TOY
+method: grid
+metric: {name: score, goal: maximize}
+parameters:
+  x: {values: [1, 2, 3]}
+  lr: {values: [0.1, 0.01]}
+  y: {value: 0.5}
+"""
+BAYES_SWEEP = """
+program: TOY
+method: bayes
+metric: {name: score}
+parameters:
+  x: {min: 0.0, max: 1.0}
+"""
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def hs(
+    cwd: Path, *args: str, store: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`hypersweep` with no terminal at all (stdin too), for store-independent cases."""
+    store = store or f"sqlite:///{cwd / 'store' / 'hypersweep.db'}"
+    return subprocess.run(
+        hypersweep_cmd("--store", store, *args),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env or {**os.environ, "COLUMNS": "200"},
+    )
+
+
+# --------------------------------------------------------------- sweep files
+# A bad sweep file is refused before the store matters: these run once, on SQLite.
+
+
+def test_missing_sweep_file(tmp_path):
+    result = hs(tmp_path, "run", "nosuch.yaml")
+    assert result.returncode == 2
+    assert_one_line_error(result, "nosuch.yaml", "not found")
+
+
+def test_yaml_syntax_error(tmp_path):
+    (tmp_path / "bad.yaml").write_text(
+        "program: toy.py\nmethod: grid\nparameters: {x: {values: [1, 2}\n"
+    )
+    assert_one_line_error(hs(tmp_path, "run", "bad.yaml"), "bad.yaml", "line 3", "YAML")
+
+
+def test_unknown_top_level_key_with_did_you_mean(tmp_path):
+    (tmp_path / "typo.yaml").write_text(
+        "program: toy.py\nmethod: grid\nparamters:\n  x: {values: [1, 2]}\n"
+    )
+    assert_one_line_error(
+        hs(tmp_path, "validate", "typo.yaml"), "paramters", "did you mean 'parameters'"
+    )
+
+
+def test_bayes_is_not_yet_supported(tmp_path):
+    write_sweep(tmp_path, BAYES_SWEEP, name="bayes.yaml")
+    assert_one_line_error(hs(tmp_path, "run", "bayes.yaml"), "bayes", "not yet supported")
+
+
+def test_missing_program_names_it(cli, store, tmp_path):
+    (tmp_path / "np.yaml").write_text(
+        "program: no_such_train.py\nmethod: grid\nparameters:\n  x: {values: [1, 2]}\n"
+    )
+    result = cli("run", "np.yaml", check=False)
+    assert_one_line_error(result, "no_such_train.py", "not found")
+    assert store.list_sweeps() == []
+
+
+# ------------------------------------------------------------------- records
+
+
+@pytest.mark.parametrize(
+    ("command", "needle"),
+    [("runs", "no sweep 'NOSUCH'"), ("best", "no sweep 'NOSUCH'"), ("logs", "no run 'NOSUCH'")],
+)
+def test_unknown_ids(cli, command, needle):
+    result = cli(command, "NOSUCH", check=False)
+    assert result.returncode == 1
+    assert_one_line_error(result, needle)
+
+
+# -------------------------------------------------------------------- stores
+
+
+def test_unsupported_store_url(tmp_path):
+    result = hs(tmp_path, "sweeps", store="mysql://x/y")
+    assert result.returncode == 1
+    assert_one_line_error(result, "mysql://x/y", "sqlite", "postgresql")
+
+
+@pytest.mark.postgres
+def test_unreachable_postgresql_names_the_store(tmp_path):
+    result = hs(tmp_path, "sweeps", store="postgresql://postgres@127.0.0.1:1/test")
+    assert result.returncode == 1
+    assert_one_line_error(result, "127.0.0.1:1/test")
+
+
+@pytest.mark.postgres
+def test_postgresql_schema_we_cannot_create_in_is_one_line(tmp_path):
+    store = f"{PG_SERVER}?options=-csearch_path%3Dhs_no_such_schema"
+    result = hs(tmp_path, "sweeps", store=store)
+    assert result.returncode == 1
+    assert_one_line_error(result, "127.0.0.1")
+
+
+def test_long_errors_stay_on_one_line_without_a_terminal(tmp_path):
+    # No COLUMNS and no terminal: rich would wrap at 80 columns unless told not to.
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    write_sweep(tmp_path, BAYES_SWEEP, name="bayes.yaml")
+    result = hs(tmp_path, "run", "bayes.yaml", env=env)
+    assert len(result.stderr.strip()) > 80  # longer than a default 80-column terminal
+    assert_one_line_error(result, "bayes", "not yet supported")
+
+
+# ----------------------------------------------------------- validate, rm, kill
+
+
+def test_validate_explains_the_space(tmp_path):
+    sweep_file = write_sweep(tmp_path, GOOD_SWEEP)
+    result = hs(tmp_path, "validate", str(sweep_file))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "ok" in out and "method grid" in out
+    lines = out.splitlines()
+    for name, shown in (("x", "[1, 2, 3]"), ("lr", "[0.1, 0.01]"), ("y", "0.5")):
+        assert any(line.split()[:1] == [name] and shown in line for line in lines), out
+    assert "grid: 6 points" in out
+    assert not (tmp_path / "store").exists()  # validating does not open the store
+
+
+def test_rm_refuses_without_yes_and_deletes_everything_with_it(cli, store, store_url, tmp_path):
+    sweep_file = write_sweep(
+        tmp_path, "program: TOY\nmethod: grid\nparameters:\n  x: {values: [1, 2]}\n"
+    )
+    cli("run", sweep_file.name, "--jobs", "2")
+    [sweep] = store.list_sweeps()
+    runs = store.list_runs(sweep["id"])
+    assert len(runs) == 2
+    run_ids = [r["id"] for r in runs]
+    log_dir = Path(runs[0]["log_path"]).parent
+    assert log_dir.name == sweep["id"] and (log_dir / f"{run_ids[0]}.log").is_file()
+
+    refused = hs(tmp_path, "rm", sweep["id"], store=store_url)
+    assert_one_line_error(refused, "--yes")
+    assert store.get_sweep(sweep["id"])["id"] == sweep["id"]
+    assert len(store.list_runs(sweep["id"])) == 2 and log_dir.is_dir()
+
+    result = cli("rm", sweep["id"], "--yes")
+    assert f"deleted sweep {sweep['id']}" in result.stdout
+    assert store.list_sweeps() == []
+    assert store.list_runs(sweep["id"]) == []
+    for run_id in run_ids:
+        assert store.metric_history(run_id) == []
+    assert not log_dir.exists()
+    after = cli("runs", sweep["id"], check=False)
+    assert_one_line_error(after, "no sweep")
+
+
+def test_kill_needs_an_id_or_all_but_not_both(tmp_path):
+    assert_one_line_error(hs(tmp_path, "kill"), "SWEEP_ID", "--all")
+    assert_one_line_error(hs(tmp_path, "kill", "abc", "--all"), "SWEEP_ID", "--all")
+
+
+def test_kill_all_with_nothing_running(cli):
+    assert "no running sweeps" in cli("kill", "--all").stdout
