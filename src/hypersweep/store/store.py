@@ -307,9 +307,6 @@ class Store:
                 status["stop_requested"] = bool(run and run.stop_requested)
             return status
 
-    def request_stop(self, run_id: str) -> None:
-        self.update_run(run_id, stop_requested=True)
-
     def crash_stale(self, conn: Connection, sweep_id: str, timeout: float) -> list[Row]:
         """Runs and workers silent for longer than `timeout` are taken as dead."""
         deadline = time.time() - timeout
