@@ -1,4 +1,4 @@
-"""The single decision point: which run a worker starts next, and when a sweep is over.
+"""Claims: which run a worker starts next, and when a sweep is over.
 
 Every decision happens inside one store transaction that holds the sweep row, so two
 workers can never be handed the same point, and a crashed run's point is handed out again.
@@ -14,10 +14,10 @@ from functools import lru_cache
 import numpy as np
 from sqlalchemy import Connection
 
-from .config import SweepConfig, parse_sweep_config
-from .search import grid_point, grid_size, sample_point
-from .store import Row, Store
-from .store import schema as s
+from ..config import SweepConfig, parse_sweep_config
+from ..search import grid_point, grid_size, sample_point
+from ..store import Row, Store
+from ..store import schema as s
 
 HEARTBEAT_TIMEOUT_ENV = "HYPERSWEEP_HEARTBEAT_TIMEOUT"
 DEFAULT_HEARTBEAT_TIMEOUT = 60.0
@@ -116,62 +116,3 @@ def _settle(store: Store, conn: Connection, sweep: Row) -> str:
         return "wait"
     store.update_sweep(sweep["id"], conn, state=s.SWEEP_FINISHED)
     return s.SWEEP_FINISHED
-
-
-def record_run_end(
-    store: Store,
-    run_id: str,
-    state: str,
-    *,
-    exit_code: int | None = None,
-    log_tail: str | None = None,
-    message: str | None = None,
-) -> bool:
-    """Record a run's end, then decide whether the sweep must stop or is complete."""
-    with store.write() as conn:
-        run = store.get_run(run_id, conn)
-        if run["sweep_id"] is None:
-            return store.end_run(
-                conn, run_id, state, exit_code=exit_code, log_tail=log_tail, message=message
-            )
-        sweep = store.lock_sweep(conn, run["sweep_id"])
-        ended = store.end_run(
-            conn, run_id, state, exit_code=exit_code, log_tail=log_tail, message=message
-        )
-        if ended and state == s.FAILED:
-            _stop_if_failing_fast(store, conn, sweep)
-        return ended
-
-
-def _stop_if_failing_fast(store: Store, conn: Connection, sweep: Row) -> None:
-    """The first `fail_fast` ended runs all failed: the program is broken, not the params.
-    Stop before burning the whole search space."""
-    limit = int(sweep["settings"].get("fail_fast", DEFAULT_SETTINGS["fail_fast"]) or 0)
-    if limit <= 0 or sweep["state"] != s.SWEEP_RUNNING:
-        return
-    counts = store.run_counts(sweep["id"], conn).get(sweep["id"], {})
-    failures = counts.get(s.FAILED, 0) - sweep["settings"].get("failures_before_resume", 0)
-    if counts.get(s.FINISHED, 0) > 0 or failures < limit:
-        return
-    last = store.list_runs(sweep["id"], [s.FAILED], conn)[-1]
-    message = (
-        f"stopped: the first {failures} runs all failed (last: run {last['id']}, "
-        f"exit code {last['exit_code']}); fix the program, then "
-        f"`hypersweep resume {sweep['id']}`"
-    )
-    store.update_sweep(sweep["id"], conn, state=s.SWEEP_FAILED, message=message)
-
-
-def best_runs(store: Store, sweep: Row, top: int = 1) -> list[Row]:
-    """Finished runs ranked by the sweep metric's summary value."""
-    config = sweep_config(sweep)
-    if config.metric is None:
-        return []
-    name = config.metric.name
-    scored = [
-        r
-        for r in store.list_runs(sweep["id"], [s.FINISHED, s.STOPPED_EARLY])
-        if isinstance(r["summary"].get(name), (int, float)) and np.isfinite(r["summary"][name])
-    ]
-    scored.sort(key=lambda r: r["summary"][name], reverse=config.metric.goal == "maximize")
-    return scored[:top]

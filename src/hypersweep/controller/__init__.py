@@ -1,0 +1,27 @@
+"""The single decision layer: which run starts next, when a sweep ends, which runs stop early.
+
+Every decision happens inside one store transaction that holds the sweep row, so two workers
+can never be handed the same point, and a crashed run's point is handed out again.
+"""
+
+from .claims import (
+    DEFAULT_SETTINGS,
+    Claim,
+    claim_next_run,
+    heartbeat_timeout,
+    sweep_config,
+    total_points,
+)
+from .ending import record_run_end
+from .ranking import best_runs
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "Claim",
+    "best_runs",
+    "claim_next_run",
+    "heartbeat_timeout",
+    "record_run_end",
+    "sweep_config",
+    "total_points",
+]
