@@ -99,6 +99,7 @@ import multiprocessing
 import os
 import random
 import re
+import signal
 import sys
 import time
 import warnings
@@ -1477,8 +1478,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM (kill, timeout) stops like Ctrl-C; Ctrl-C works even when started with `&`."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    _stop_on_signals()
     for var in THREAD_VARS:  # inherited by the worker processes
         os.environ[var] = "1"
     _limit_threads()
