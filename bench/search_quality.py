@@ -1328,7 +1328,9 @@ def verdict(overall: Mapping[str, float], ours: str = "hs-bayes") -> str | None:
     )
 
 
-def timing_table(results: Results, optimizers: Sequence[str], tasks: Sequence[str]) -> str:
+def timing_table(
+    results: Results, optimizers: Sequence[str], missing: Sequence[str], tasks: Sequence[str]
+) -> str:
     columns = [(t, n) for t in tasks for n in TIMING_HISTORY]
     rows = []
     for o in optimizers:
@@ -1342,6 +1344,7 @@ def timing_table(results: Results, optimizers: Sequence[str], tasks: Sequence[st
             else:
                 row.append(_seconds(float(np.median(record["seconds"]))))
         rows.append(row)
+    rows += [[o, *("not installed" for _ in columns)] for o in missing]
     headers = ["optimizer", *(f"{t} {n:,} runs" for t, n in columns)]
     return markdown_table(headers, rows)
 
@@ -1411,7 +1414,7 @@ def print_report(
         sections += ["### Time spent per optimizer (cells above)", per_opt]
         sections += ["### Cost of one evaluation", per_task]
     if timing:
-        sections += [_timing_heading(), timing_table(results, optimizers, TIMING_TASKS)]
+        sections += [_timing_heading(), timing_table(results, optimizers, missing, TIMING_TASKS)]
     print("\n\n".join(sections))
 
 
