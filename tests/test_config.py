@@ -426,7 +426,7 @@ def test_early_terminate_forms():
         metric={"name": "loss"},
         early_terminate={"type": "hyperband", "max_iter": 27, "s": 2},
     )
-    assert c.early_terminate == EarlyTerminate("hyperband", None, 27, 2, 3.0, False)
+    assert c.early_terminate == EarlyTerminate("hyperband", None, 27, 2, 3.0, True)
     c = parse(
         {"a": {"value": 1}},
         metric={"name": "loss"},

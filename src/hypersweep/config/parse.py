@@ -513,7 +513,7 @@ def _parse_early_terminate(p: _Parser, value: Any) -> EarlyTerminate:
     et = p.mapping(value, path, "e.g. {type: hyperband, min_iter: 3}")
     p.check_keys(et, EARLY_TERMINATE_KEYS, path)
     if "type" not in et:
-        raise p.error(path, "missing 'type' (hyperband)")
+        raise p.error(path, "missing 'type' (hyperband or asha)")
     kind = p.choice(et["type"], f"{path}.type", EARLY_TERMINATE_TYPES)
     ints = {
         key: p.integer(et[key], f"{path}.{key}", 1) if key in et else None
@@ -527,7 +527,15 @@ def _parse_early_terminate(p: _Parser, value: Any) -> EarlyTerminate:
     eta = p.number(et.get("eta", 3), f"{path}.eta")
     if eta <= 1:
         raise p.error(f"{path}.eta", f"must be greater than 1, got {eta}")
-    strict = et.get("strict", False)
+    if ints["max_iter"] is not None and ints["s"] is not None and ints["max_iter"] < eta:
+        # W&B's first band is max_iter/eta: below 1 there is no band (its engine raises).
+        raise p.error(
+            f"{path}.max_iter",
+            f"{ints['max_iter']} is less than eta ({eta}): no band to stop runs at; "
+            "raise max_iter or lower eta",
+        )
+    # W&B's schema default: its engine fills it in, so an absent `strict` means true.
+    strict = et.get("strict", True)
     if not isinstance(strict, bool):
         raise p.error(f"{path}.strict", f"must be true or false, got {_kind(strict)}")
     return EarlyTerminate(type=kind, eta=float(eta), strict=strict, **ints)
