@@ -150,7 +150,9 @@ class Worker:
         )
         output = OutputCollector(proc.stdout, log_path)  # type: ignore[arg-type]
         metrics_file = MetricsFileReader(metrics_path)
-        stop_reason = self._supervise(run["id"], proc, output, metrics_file)
+        # The metric early termination judges on; None when the sweep has no early_terminate.
+        judged = config.metric.name if config.early_terminate and config.metric else None
+        stop_reason = self._supervise(run["id"], proc, output, metrics_file, judged)
         if stop_reason is not None:
             stop_groups([proc.pid], STOP_GRACE_S)
         exit_code = proc.wait()
@@ -171,6 +173,7 @@ class Worker:
         proc: subprocess.Popen[bytes],
         output: OutputCollector,
         metrics: MetricsFileReader,
+        judged_metric: str | None = None,
     ) -> tuple[str, str] | None:
         """Wait for the program, flushing metrics and heartbeating. Returns (state, why)
         if the program must be stopped, None once it exits on its own."""
@@ -181,29 +184,37 @@ class Worker:
                 return None
             except subprocess.TimeoutExpired:
                 pass
-            self._flush(run_id, output, metrics)
+            new_keys = self._flush(run_id, output, metrics)
             if self.stopping.is_set():
                 return s.KILLED, "worker stopped"
+            # Judged only when the metric moved: a flush without it cannot change the verdict.
+            if judged_metric in new_keys:
+                why = controller.check_early_stop(self.store, run_id)
+                if why is not None:
+                    return s.STOPPED_EARLY, why
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + heartbeat_interval()
                 status = self.store.heartbeat(self.worker_id, run_id)
-                if status.get("stop_requested"):
-                    return s.KILLED, "stopped on request"
+                if status.get("stop_requested"):  # only early termination requests stops
+                    return s.STOPPED_EARLY, status.get("stop_message") or "stopped early"
                 if status.get("sweep_state") == s.SWEEP_CANCELLED:
                     return s.KILLED, "sweep cancelled"
                 if status.get("run_state") not in (s.RUNNING, None):
                     # Someone else already ended it (e.g. taken for crashed): let it go.
                     return status["run_state"], "ended elsewhere"
 
-    def _flush(self, run_id: str, output: OutputCollector, metrics: MetricsFileReader) -> None:
+    def _flush(self, run_id: str, output: OutputCollector, metrics: MetricsFileReader) -> set[str]:
+        """Move new metric records into the store; returns the keys that got finite values."""
         client_records = metrics.take_records()
         stdout_records = output.take_records()
         # A program that logs with the client may also print "loss=0.1" lines for humans;
         # once the client has spoken, its records are the metrics and stdout is just a log.
         records = client_records if metrics.used else client_records + stdout_records
-        if records:
-            rows, summary = rows_and_summary(records)
-            self.store.add_metrics(run_id, rows, summary, pinned_summary(records))
+        if not records:
+            return set()
+        rows, summary = rows_and_summary(records)
+        self.store.add_metrics(run_id, rows, summary, pinned_summary(records))
+        return {key for _step, key, value, _time in rows if value is not None}
 
     def _end(self, run: Row, state: str, **values: object) -> None:
         controller.record_run_end(self.store, run["id"], state, **values)  # type: ignore[arg-type]

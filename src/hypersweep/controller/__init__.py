@@ -14,11 +14,13 @@ from .claims import (
 )
 from .ending import record_run_end
 from .ranking import best_runs
+from .stopping import check_early_stop
 
 __all__ = [
     "DEFAULT_SETTINGS",
     "Claim",
     "best_runs",
+    "check_early_stop",
     "claim_next_run",
     "heartbeat_timeout",
     "record_run_end",

@@ -101,6 +101,7 @@ runs = Table(
     Column("message", Text),
     Column("summary", JSON, nullable=False),
     Column("pinned_summary", JSON),  # values the program set itself: logging can't override
+    # Early termination decided this run stops (message: why); its worker ends it stopped_early.
     Column("stop_requested", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
     Column("started_at", Float),

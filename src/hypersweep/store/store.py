@@ -301,11 +301,24 @@ class Store:
                     .values(heartbeat_at=now)
                 )
                 run = conn.execute(
-                    select(s.runs.c.state, s.runs.c.stop_requested).where(s.runs.c.id == run_id)
+                    select(s.runs.c.state, s.runs.c.stop_requested, s.runs.c.message).where(
+                        s.runs.c.id == run_id
+                    )
                 ).first()
                 status["run_state"] = run.state if run else None
                 status["stop_requested"] = bool(run and run.stop_requested)
+                status["stop_message"] = run.message if run and run.stop_requested else None
             return status
+
+    def request_stop(self, conn: Connection, run_id: str, message: str) -> bool:
+        """Ask the worker of a running run to stop it early (it sees this at its next
+        heartbeat); `message` says why. False if the run is no longer running."""
+        result = conn.execute(
+            update(s.runs)
+            .where(s.runs.c.id == run_id, s.runs.c.state == s.RUNNING)
+            .values(stop_requested=True, message=message)
+        )
+        return result.rowcount > 0
 
     def crash_stale(self, conn: Connection, sweep_id: str, timeout: float) -> list[Row]:
         """Runs and workers silent for longer than `timeout` are taken as dead."""
@@ -382,6 +395,42 @@ class Store:
                     .where(s.runs.c.id == run_id)
                     .values(summary=merged, pinned_summary=all_pinned)
                 )
+
+    def metric_values(self, conn: Connection, run_id: str, key: str) -> list[float]:
+        """The finite values of one metric of one run, in logged order."""
+        query = (
+            select(s.metrics.c.value)
+            .where(
+                s.metrics.c.run_id == run_id,
+                s.metrics.c.key == key,
+                s.metrics.c.value.is_not(None),  # non-finite values are stored as NULL
+            )
+            .order_by(s.metrics.c.step, s.metrics.c.id)
+        )
+        return list(conn.execute(query).scalars())
+
+    def sweep_metric_values(
+        self, conn: Connection, sweep_id: str, key: str, first: int | None = None
+    ) -> dict[str, list[float]]:
+        """run id -> the finite values of one metric in logged order, for every run of the
+        sweep that logged it; with `first`, only each run's first `first` values."""
+        m = s.metrics
+        position = func.row_number().over(partition_by=m.c.run_id, order_by=(m.c.step, m.c.id))
+        numbered = (
+            select(m.c.run_id, m.c.value, position.label("position"))
+            .join(s.runs, s.runs.c.id == m.c.run_id)
+            .where(s.runs.c.sweep_id == sweep_id, m.c.key == key, m.c.value.is_not(None))
+            .subquery()
+        )
+        query = select(numbered.c.run_id, numbered.c.value).order_by(
+            numbered.c.run_id, numbered.c.position
+        )
+        if first is not None:
+            query = query.where(numbered.c.position <= first)
+        values: dict[str, list[float]] = {}
+        for run_id, value in conn.execute(query):
+            values.setdefault(run_id, []).append(value)
+        return values
 
     def metric_history(self, run_id: str, key: str | None = None) -> list[Row]:
         query = (
