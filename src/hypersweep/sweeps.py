@@ -13,7 +13,7 @@ from .launch import stop_sweep_processes
 from .store import Row, Store
 from .store import schema as s
 
-SUPPORTED_METHODS = ("grid", "random")
+SUPPORTED_METHODS = ("grid", "random", "bayes")
 
 
 def load_runnable_config(path: str | Path) -> SweepConfig:

@@ -75,7 +75,7 @@ def validate(sweep_file: Path) -> None:
 def sweep(
     ctx: typer.Context,
     sweep_file: Path,
-    seed: Annotated[int | None, typer.Option(help="Seed for random search.")] = None,  # noqa: UP007
+    seed: Annotated[int | None, typer.Option(help="Seed for random and bayes search.")] = None,  # noqa: UP007
 ) -> None:
     """Create a sweep from a file and print its id (start workers with `agent`)."""
     sweep_id, config = sweep_ops.create_sweep(_store(ctx), sweep_file, seed=seed)
@@ -90,7 +90,7 @@ def run(
     sweep_file: Path,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers.")] = 1,
     gpus_per_job: Annotated[int, typer.Option(min=0, help="GPUs per worker, if any.")] = 1,
-    seed: Annotated[int | None, typer.Option(help="Seed for random search.")] = None,  # noqa: UP007
+    seed: Annotated[int | None, typer.Option(help="Seed for random and bayes search.")] = None,  # noqa: UP007
     fail_fast: Annotated[
         int, typer.Option(min=0, help="Stop when the first N runs all fail (0: never).")
     ] = 5,

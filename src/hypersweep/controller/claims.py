@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from ..config import SweepConfig, parse_sweep_config
-from ..search import grid_point, grid_size, sample_point
+from ..search import bayes, grid_point, grid_size, sample_point
 from ..store import Row, Store
 from ..store import schema as s
 
@@ -96,6 +96,8 @@ def _next_point(
     limit = total_points(config)
     if limit is not None and index >= limit:
         return None
+    if target_reached(store, conn, sweep, config):
+        return None
     if config.method == "grid":
         params = grid_point(config.space, index)
     elif config.method == "random":
@@ -103,8 +105,11 @@ def _next_point(
         seed = sweep["settings"].get("seed")
         rng = np.random.default_rng(None if seed is None else [int(seed), index])
         params = sample_point(config.space, rng)
-    else:
-        raise ValueError(f"method {config.method!r} is not yet supported")
+    else:  # bayes: the model sees every point handed out so far
+        seed = sweep["settings"].get("seed")
+        rng = np.random.default_rng(None if seed is None else [int(seed), index])
+        params = bayes.suggest(config.space, _bayes_trials(store, conn, sweep, config),
+                               config.metric.goal if config.metric else "minimize", rng)
     store.update_sweep(sweep["id"], conn, points_issued=index + 1)
     return params, index, 1
 
@@ -116,3 +121,37 @@ def _settle(store: Store, conn: Connection, sweep: Row) -> str:
         return "wait"
     store.update_sweep(sweep["id"], conn, state=s.SWEEP_FINISHED)
     return s.SWEEP_FINISHED
+
+
+def _bayes_trials(
+    store: Store, conn: Connection, sweep: Row, config: SweepConfig
+) -> list[bayes.Trial]:
+    """Every point's result: finished runs with the metric's value, runs in flight as
+    pending, failed runs (or finished without a value) as failed. Crashed and killed runs
+    are left out: not the point's fault, and their retry is a run of its own."""
+    name = config.metric.name if config.metric else ""
+    trials = []
+    for run in store.list_runs(sweep["id"], None, conn):
+        if run["state"] in s.ACTIVE_RUN_STATES:
+            trials.append(bayes.Trial(run["params"], None, bayes.RUNNING))
+        elif run["state"] in (s.FINISHED, s.STOPPED_EARLY):
+            value = run["summary"].get(name)
+            state = bayes.FINISHED if isinstance(value, (int, float)) else bayes.FAILED
+            trials.append(bayes.Trial(run["params"], value, state))
+        elif run["state"] == s.FAILED:
+            trials.append(bayes.Trial(run["params"], None, bayes.FAILED))
+    return trials
+
+
+def target_reached(store: Store, conn: Connection, sweep: Row, config: SweepConfig) -> bool:
+    """`metric.target`: once a run has reached it, no new point is handed out."""
+    if config.metric is None or config.metric.target is None:
+        return False
+    name, target = config.metric.name, config.metric.target
+    for run in store.list_runs(sweep["id"], [s.RUNNING, s.FINISHED, s.STOPPED_EARLY], conn):
+        value = run["summary"].get(name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        if value >= target if config.metric.goal == "maximize" else value <= target:
+            return True
+    return False

@@ -36,6 +36,8 @@ N_RANDOM_CANDIDATES = 400
 N_LOCAL_PER_INCUMBENT = 80
 N_INCUMBENTS = 5
 N_REFINE = 5
+# Unit-cube distance within which a point counts as the same as one in flight.
+PENDING_EXCLUSION_RADIUS = 0.02
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,9 @@ def _suggest(
 
     taken = {_row_key(row) for row in np.vstack([observed, failed, pending])}
     best = float(z.min())  # a finished run: failed ones sit at the worst value
-    row = _maximise_acquisition(encoding, gp, best, x[np.argsort(z)[:N_INCUMBENTS]], taken, rng)
+    row = _maximise_acquisition(
+        encoding, gp, best, x[np.argsort(z)[:N_INCUMBENTS]], taken, pending, rng
+    )
     return encoding.decode(row)
 
 
@@ -183,6 +187,7 @@ def _maximise_acquisition(
     best: float,
     incumbents: np.ndarray,
     taken: set[bytes],
+    pending: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Random candidates + perturbations of the best runs; the most promising are then
@@ -194,11 +199,11 @@ def _maximise_acquisition(
             _perturb(encoding, np.repeat(incumbents, N_LOCAL_PER_INCUMBENT, axis=0), 0.1, rng),
         ]
     )
-    scores = _score(encoding, gp, best, candidates, taken)
+    scores = _score(encoding, gp, best, candidates, taken, pending)
     starts = candidates[np.argsort(-scores)[:N_REFINE]]
     climbed = _climb(encoding, gp, best, starts)
     candidates = encoding.snap(np.vstack([climbed, starts]))
-    scores = _score(encoding, gp, best, candidates, taken)
+    scores = _score(encoding, gp, best, candidates, taken, pending)
     if not np.isfinite(scores).any():  # every candidate already taken: any new point will do
         return _random_rows(encoding, 1, rng)[0]
     return candidates[int(np.argmax(scores))]
@@ -243,10 +248,17 @@ def _score(
     best: float,
     candidates: np.ndarray,
     taken: set[bytes],
+    pending: np.ndarray,
 ) -> np.ndarray:
     snapped = encoding.snap(candidates)
     mean, std = gp.predict(snapped)
     scores = log_expected_improvement(mean, std, best)
+    if len(pending):
+        # Kriging believer alone still lets EI hug a point in flight from a hair away.
+        diff = np.abs(snapped[:, None, :] - pending[None, :, :])
+        diff[:, :, encoding.categorical] = diff[:, :, encoding.categorical] != 0
+        near = np.sqrt((diff * diff).sum(axis=2)).min(axis=1) < PENDING_EXCLUSION_RADIUS
+        scores[near] = -np.inf
     if taken:
         rounded = np.round(snapped, 9)
         for i in range(len(rounded)):

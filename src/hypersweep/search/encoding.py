@@ -118,6 +118,8 @@ class Dimension:
             x = np.exp(stats.norm.ppf(np.clip(u, _EDGE, 1 - _EDGE), a, b))
         else:
             x = stats.beta.ppf(np.clip(u, _EDGE, 1 - _EDGE), a, b)
+        if p.distribution.removeprefix("q_") in ("uniform", "log_uniform_values"):
+            x = np.clip(x, p.min, p.max)  # exp(log(max)) is not always max
         if p.distribution.startswith("q_"):
             q = p.q if p.q is not None else 1.0
             x = np.round(x / q) * q
