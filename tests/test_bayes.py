@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hypersweep.config import parse_sweep_config
+from hypersweep.search import sample_point
 from hypersweep.search.bayes import FAILED, FINISHED, RUNNING, Trial, suggest, warmup_size
 
 MIXED = {
@@ -135,3 +136,30 @@ def test_points_from_an_older_space_are_ignored():
 @pytest.mark.parametrize("n", [0, 1])
 def test_few_or_no_trials(n):
     assert suggest(space(), run_sequence(n, seed=5), "minimize", np.random.default_rng(0))
+
+
+def test_importance_ranks_what_drives_the_metric():
+    from hypersweep.search.importance import parameter_importance
+
+    cfg = parse_sweep_config(
+        {
+            "method": "bayes",
+            "metric": {"name": "v"},
+            "parameters": {
+                "strong": {"min": 0.0, "max": 1.0},
+                "weak": {"min": 0.0, "max": 1.0},
+                "cat": {"values": ["a", "b", "c"]},
+                "irrelevant": {"min": 0.0, "max": 1.0},
+            },
+        }
+    )
+    rng = np.random.default_rng(0)
+    trials = []
+    for _ in range(40):
+        p = sample_point(cfg.space, rng)
+        v = 5 * p["strong"] ** 2 + p["weak"] + (2 if p["cat"] == "c" else 0)
+        trials.append(Trial(p, v, FINISHED))
+    shares = parameter_importance(cfg.space, trials)
+    assert list(shares)[:3] == ["strong", "cat", "weak"]
+    assert shares["irrelevant"] < 0.01
+    assert parameter_importance(cfg.space, trials[:3]) is None

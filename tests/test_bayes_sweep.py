@@ -27,8 +27,12 @@ def test_bayes_sweep_runs_to_its_cap_with_distinct_points(cli, tmp_path):
     assert len(points) == 14
     assert all(0.0 <= x <= 5.0 and y in (0, 1, 2) for x, y in points)
     # score = 10 x + y + 2 is best at x=5, y=2: the model must get close to it.
-    best = json.loads(cli("best", sweep["id"], "--json").stdout)["runs"][0]
-    assert best["value"] > 45
+    best = json.loads(cli("best", sweep["id"], "--json").stdout)
+    assert best["runs"][0]["value"] > 45
+    # score = 10 x + y: x explains far more of it than y.
+    assert best["importance"]["x"] > best["importance"]["y"]
+    assert abs(sum(best["importance"].values()) - 1) < 1e-9
+    assert "parameter importance" in cli("best", sweep["id"]).stdout
 
 
 def test_target_stops_handing_out_points(cli, tmp_path):

@@ -14,7 +14,7 @@ from rich.console import Console
 from .. import sweeps as sweep_ops
 from ..config import ConfigError, describe_space
 from ..config.command import format_value
-from ..controller import best_runs, sweep_config
+from ..controller import best_runs, importance, sweep_config
 from ..launch import GpuError, LocalLauncher, assign_gpus, detect_gpus
 from ..store import STORE_ENV, NotFound, Store, StoreError
 from ..store import schema as s
@@ -343,6 +343,7 @@ def best(
                 ]
                 if metric
                 else [],
+                "importance": importance(store, sweep),
             }
         )
         return
@@ -367,6 +368,11 @@ def _print_best(store: Store, sweep: dict, top: int) -> None:
         )
         args = " ".join(f"--{k}={format_value(v)}" for k, v in run["params"].items())
         console.print(f"   {args}", highlight=False, soft_wrap=True)
+    shares = importance(store, sweep)
+    if shares:
+        console.print("parameter importance (share of the metric's variation, from the model):")
+        for name, share in shares.items():
+            console.print(f"   {name:<24} {share:6.1%}  {'█' * round(share * 30)}", highlight=False)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from .claims import (
     total_points,
 )
 from .ending import record_run_end
-from .ranking import best_runs
+from .ranking import best_runs, importance
 from .stopping import check_early_stop
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "check_early_stop",
     "claim_next_run",
     "heartbeat_timeout",
+    "importance",
     "record_run_end",
     "sweep_config",
     "total_points",

@@ -108,8 +108,12 @@ def _next_point(
     else:  # bayes: the model sees every point handed out so far
         seed = sweep["settings"].get("seed")
         rng = np.random.default_rng(None if seed is None else [int(seed), index])
-        params = bayes.suggest(config.space, _bayes_trials(store, conn, sweep, config),
-                               config.metric.goal if config.metric else "minimize", rng)
+        params = bayes.suggest(
+            config.space,
+            model_trials(store, conn, sweep, config),
+            config.metric.goal if config.metric else "minimize",
+            rng,
+        )
     store.update_sweep(sweep["id"], conn, points_issued=index + 1)
     return params, index, 1
 
@@ -123,8 +127,8 @@ def _settle(store: Store, conn: Connection, sweep: Row) -> str:
     return s.SWEEP_FINISHED
 
 
-def _bayes_trials(
-    store: Store, conn: Connection, sweep: Row, config: SweepConfig
+def model_trials(
+    store: Store, conn: Connection | None, sweep: Row, config: SweepConfig
 ) -> list[bayes.Trial]:
     """Every point's result: finished runs with the metric's value, runs in flight as
     pending, failed runs (or finished without a value) as failed. Crashed and killed runs

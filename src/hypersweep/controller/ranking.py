@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..search.importance import parameter_importance
 from ..store import Row, Store
 from ..store import schema as s
-from .claims import sweep_config
+from .claims import model_trials, sweep_config
 
 
 def best_runs(store: Store, sweep: Row, top: int = 1) -> list[Row]:
@@ -22,3 +23,13 @@ def best_runs(store: Store, sweep: Row, top: int = 1) -> list[Row]:
     ]
     scored.sort(key=lambda r: r["summary"][name], reverse=config.metric.goal == "maximize")
     return scored[:top]
+
+
+def importance(store: Store, sweep: Row) -> dict[str, float] | None:
+    """Each parameter's share of the metric's variation (bayes sweeps; None otherwise or
+    with too few finished runs)."""
+    config = sweep_config(sweep)
+    if config.method != "bayes" or config.metric is None:
+        return None
+    trials = model_trials(store, None, sweep, config)
+    return parameter_importance(config.space, trials)
