@@ -19,13 +19,6 @@ parameters:
   lr: {values: [0.1, 0.01]}
   y: {value: 0.5}
 """
-BAYES_SWEEP = """
-program: TOY
-method: bayes
-metric: {name: score}
-parameters:
-  x: {min: 0.0, max: 1.0}
-"""
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -80,9 +73,11 @@ def test_unknown_top_level_key_with_did_you_mean(tmp_path):
     )
 
 
-def test_bayes_is_not_yet_supported(tmp_path):
-    write_sweep(tmp_path, BAYES_SWEEP, name="bayes.yaml")
-    assert_one_line_error(hs(tmp_path, "run", "bayes.yaml"), "bayes", "not yet supported")
+def test_bayes_without_a_metric_names_it(tmp_path):
+    (tmp_path / "bayes.yaml").write_text(
+        "program: train.py\nmethod: bayes\nparameters:\n  x: {min: 0.0, max: 1.0}\n"
+    )
+    assert_one_line_error(hs(tmp_path, "run", "bayes.yaml"), "metric", "bayes")
 
 
 def test_missing_program_names_it(cli, store, tmp_path):
@@ -134,10 +129,13 @@ def test_postgresql_schema_we_cannot_create_in_is_one_line(tmp_path):
 def test_long_errors_stay_on_one_line_without_a_terminal(tmp_path):
     # No COLUMNS and no terminal: rich would wrap at 80 columns unless told not to.
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    write_sweep(tmp_path, BAYES_SWEEP, name="bayes.yaml")
-    result = hs(tmp_path, "run", "bayes.yaml", env=env)
+    (tmp_path / "long.yaml").write_text(
+        "program: a_training_script_whose_name_is_long.py\nmethod: grid\n"
+        "parameters:\n  x: {values: [1, 2]}\n"
+    )
+    result = hs(tmp_path, "run", "long.yaml", env=env)
     assert len(result.stderr.strip()) > 80  # longer than a default 80-column terminal
-    assert_one_line_error(result, "bayes", "not yet supported")
+    assert_one_line_error(result, "a_training_script_whose_name_is_long.py", "not found")
 
 
 # ----------------------------------------------------------- validate, rm, kill

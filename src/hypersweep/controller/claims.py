@@ -10,12 +10,16 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import Connection
 
+if TYPE_CHECKING:
+    from ..search import bayes
+
 from ..config import SweepConfig, parse_sweep_config
-from ..search import bayes, grid_point, grid_size, sample_point
+from ..search import grid_point, grid_size, sample_point
 from ..store import Row, Store
 from ..store import schema as s
 
@@ -106,6 +110,8 @@ def _next_point(
         rng = np.random.default_rng(None if seed is None else [int(seed), index])
         params = sample_point(config.space, rng)
     else:  # bayes: the model sees every point handed out so far
+        from ..search import bayes  # scipy: only bayes sweeps pay for the import
+
         seed = sweep["settings"].get("seed")
         rng = np.random.default_rng(None if seed is None else [int(seed), index])
         params = bayes.suggest(
@@ -133,6 +139,8 @@ def model_trials(
     """Every point's result: finished runs with the metric's value, runs in flight as
     pending, failed runs (or finished without a value) as failed. Crashed and killed runs
     are left out: not the point's fault, and their retry is a run of its own."""
+    from ..search import bayes
+
     name = config.metric.name if config.metric else ""
     trials = []
     for run in store.list_runs(sweep["id"], None, conn):

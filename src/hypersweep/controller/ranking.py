@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..search.importance import parameter_importance
 from ..store import Row, Store
 from ..store import schema as s
 from .claims import model_trials, sweep_config
@@ -31,5 +30,7 @@ def importance(store: Store, sweep: Row) -> dict[str, float] | None:
     config = sweep_config(sweep)
     if config.method != "bayes" or config.metric is None:
         return None
+    from ..search.importance import parameter_importance  # scipy: only when asked
+
     trials = model_trials(store, None, sweep, config)
     return parameter_importance(config.space, trials)
