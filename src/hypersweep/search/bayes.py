@@ -77,7 +77,7 @@ def _suggest(
     encoding = Encoding(space)
     if len(encoding) == 0:
         return sample_point(space, rng)
-    observed, values, failed, pending = _encode_trials(encoding, trials, goal)
+    observed, values, failed, pending = encode_trials(encoding, trials, goal)
     if len(values) < warmup_size(len(encoding)):
         taken = np.vstack([observed, failed, pending])
         return encoding.decode(_warmup_point(space, encoding, taken, rng))
@@ -86,7 +86,7 @@ def _suggest(
     if len(failed):  # failed runs are as bad as the worst run seen, never better
         x = np.vstack([x, failed])
         y = np.concatenate([y, np.full(len(failed), values.max())])
-    z = _standardise(y)  # (a Yeo-Johnson warp was tried: worse on Hartmann6 and Levy)
+    z = standardise(y)  # (a Yeo-Johnson warp was tried: worse on Hartmann6 and Levy)
     x, z = _subsample(x, z, MAX_MODEL_POINTS, rng)
     fit_x, fit_z = _subsample(x, z, MAX_FIT_POINTS, rng)
     hp = fit_hyperparameters(fit_x, fit_z, encoding.categorical)
@@ -100,7 +100,7 @@ def _suggest(
     return encoding.decode(row)
 
 
-def _encode_trials(
+def encode_trials(
     encoding: Encoding, trials: Sequence[Trial], goal: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(finished rows, their values to minimise, failed rows, in-flight rows). Points from
@@ -146,7 +146,7 @@ def _warmup_point(
     return row  # type: ignore[return-value]
 
 
-def _standardise(y: np.ndarray) -> np.ndarray:
+def standardise(y: np.ndarray) -> np.ndarray:
     std = y.std()
     return (y - y.mean()) / (std if std > 0 else 1.0)
 

@@ -14,7 +14,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..config.model import SearchSpace
-from .bayes import FINISHED, Trial, _encode_trials, _standardise
+from .bayes import FINISHED, Trial, encode_trials, standardise
 from .encoding import Encoding
 from .gp import GaussianProcess, fit_hyperparameters
 
@@ -31,7 +31,7 @@ def parameter_importance(
     fewer than MIN_RUNS runs finished with a value."""
     encoding = Encoding(space)
     finished = [t for t in trials if t.state == FINISHED]
-    x, y, _failed, _pending = _encode_trials(encoding, finished, "minimize")
+    x, y, _failed, _pending = encode_trials(encoding, finished, "minimize")
     if len(encoding) == 0 or len(y) < MIN_RUNS:
         return None
     rng = np.random.default_rng(seed)
@@ -39,7 +39,7 @@ def parameter_importance(
         keep = rng.choice(len(y), MAX_RUNS, replace=False)
         x, y = x[keep], y[keep]
     with threadpool_limits(1):
-        z = _standardise(y)
+        z = standardise(y)
         gp = GaussianProcess(
             x, z, encoding.categorical, fit_hyperparameters(x, z, encoding.categorical)
         )
