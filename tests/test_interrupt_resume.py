@@ -91,3 +91,36 @@ parameters:
     runs = store.list_runs(sweep_id)
     assert sorted(r["params"]["x"] for r in runs if r["state"] == "finished") == [1, 2, 3]
     assert store.get_sweep(sweep_id)["state"] == "finished"
+
+
+def test_workers_and_programs_stop_when_run_itself_is_sigkilled(store_url, tmp_path):
+    """No handler runs in a SIGKILLed `run`: the kernel tells its agents (SIGTERM), and
+    each stops its program and records the run as killed instead of running on."""
+    sweep_file = write_sweep(tmp_path, SLOW_GRID)
+    runner = _start_run(store_url, sweep_file, tmp_path)
+    store = Store(store_url)
+    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    long_run = wait_for(
+        lambda: [
+            r
+            for r in store.list_runs(sweep_id, ["running"])
+            if r["pid"] and r["params"]["sleep"] == 60
+        ],
+        what="a long run",
+    )[0]
+    agents = [w["pid"] for w in store.list_workers(sweep_id)]
+    assert agents
+    runner.kill()
+    runner.communicate(timeout=30)
+
+    def alive(pid: int) -> bool:
+        try:  # a zombie has exited: it only waits for a reaper
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    def everything_gone() -> bool:
+        return not any(alive(pid) for pid in [*agents, long_run["pid"]])
+
+    wait_for(everything_gone, what="agents and programs to exit", timeout=30)
+    assert store.get_run(long_run["id"])["state"] == "killed"

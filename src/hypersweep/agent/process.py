@@ -8,19 +8,27 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import psutil
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    # Runs in the child before exec: if the agent is SIGKILLed, the kernel kills the
-    # program too, instead of leaving it running unsupervised.
-    if sys.platform.startswith("linux"):
+def signal_on_parent_death(sig: int) -> Callable[[], None]:
+    """A `preexec_fn` that has the kernel send `sig` to the child when its parent dies, even
+    by SIGKILL, instead of leaving the child running unsupervised (Linux only)."""
+    parent = os.getpid()
+
+    def arm() -> None:  # runs in the child, between fork and exec
+        if not sys.platform.startswith("linux"):
+            return
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.prctl(_PR_SET_PDEATHSIG, sig)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), sig)
+
+    return arm
 
 
 def spawn(command: Sequence[str], cwd: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
@@ -34,7 +42,8 @@ def spawn(command: Sequence[str], cwd: str, env: Mapping[str, str]) -> subproces
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        # The agent SIGKILLed: the kernel kills its program too.
+        preexec_fn=signal_on_parent_death(signal.SIGKILL),
     )
 
 

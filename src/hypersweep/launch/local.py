@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from ..agent import log_root
-from ..agent.process import stop_groups, stop_process
+from ..agent.process import signal_on_parent_death, stop_groups, stop_process
 from ..store import Store, new_id
 from ..store import schema as s
 
@@ -63,6 +64,9 @@ class LocalLauncher:
             stderr=subprocess.STDOUT,
             # Own session: Ctrl-C in the terminal reaches only us; we stop the agents in order.
             start_new_session=True,
+            # We SIGKILLed: each agent gets SIGTERM, stops its program and records the run
+            # as killed, rather than running on unsupervised.
+            preexec_fn=signal_on_parent_death(signal.SIGTERM),
         )
         log.close()
 
