@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from hypersweep.config import parse_sweep_config
-from hypersweep.search import sample_point
+from hypersweep.search import gp, sample_point, warping
 from hypersweep.search.bayes import FAILED, FINISHED, RUNNING, Trial, suggest, warmup_size
 
 MIXED = {
@@ -163,3 +164,32 @@ def test_importance_ranks_what_drives_the_metric():
     assert list(shares)[:3] == ["strong", "cat", "weak"]
     assert shares["irrelevant"] < 0.01
     assert parameter_importance(cfg.space, trials[:3]) is None
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        lambda rng: rng.lognormal(0.0, 1.0, 200),  # a long tail of bad runs
+        lambda rng: rng.normal(size=30),
+        lambda rng: np.concatenate([rng.normal(size=30), [40.0]]),  # one outlier
+    ],
+)
+def test_output_warp_matches_scipys_yeo_johnson(sample):
+    y = sample(np.random.default_rng(3))
+    z = (y - y.mean()) / y.std()
+    exponent = warping.fit_exponent(z)
+    assert exponent == pytest.approx(stats.yeojohnson_normmax(z), abs=0.06)  # grid step 0.1
+    warped = warping.warp(z)
+    np.testing.assert_allclose(warped, stats.yeojohnson(z, exponent), atol=1e-9)
+    assert (np.argsort(warped) == np.argsort(z)).all()  # order kept: EI's incumbent too
+
+
+@pytest.mark.parametrize("categorical", [[0, 0, 0, 0], [0, 1, 0, 1], [1, 1, 1, 1]])
+def test_fast_kernel_distance_equals_the_per_dimension_one(categorical):
+    rng = np.random.default_rng(4)
+    cat = np.array(categorical, dtype=bool)
+    a, b = rng.random((30, 4)), rng.random((20, 4))
+    a[:, cat], b[:, cat] = rng.integers(0, 3, (30, cat.sum())), rng.integers(0, 3, (20, cat.sum()))
+    scales = rng.random(4) + 0.1
+    slow = np.sqrt((gp.squared_differences(a, b, cat) / scales**2).sum(axis=2))
+    np.testing.assert_allclose(gp.ard_distances(a, b, cat, scales), slow, atol=1e-12)

@@ -133,14 +133,19 @@ class Dimension:
 
     # -- single values as handed to runs ----------------------------------------------------
 
-    def encode_value(self, value: Any) -> float | None:
-        """A run's value -> its value-space float (index for categoricals); None if foreign."""
+    def encode_column(self, values: list[Any]) -> np.ndarray:
+        """Runs' values -> value-space floats (index for categoricals); NaN where a value is
+        missing or foreign (not, or no longer, one of the choices)."""
         if self.is_categorical:
-            index = self._category_index.get(_key(value))
-            return None if index is None else float(index)  # None: not (or no longer) a choice
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        return float(value)
+            index = self._category_index
+            return np.array([index.get(_key(v), math.nan) for v in values], dtype=float)
+        return np.array(
+            [
+                v if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+                for v in values
+            ],
+            dtype=float,
+        )
 
     def decode_value(self, x: float) -> Any:
         """A value-space float -> the plain Python value handed to the run."""
@@ -175,17 +180,12 @@ class Encoding:
         return rows[0] if len(rows) else None
 
     def encode_many(self, many: list[dict[str, Any]]) -> tuple[np.ndarray, list[int]]:
-        """Many runs' params -> unit-cube rows (one numpy pass per dimension), and the
+        """Many runs' params -> unit-cube rows (one pass per dimension), and the
         indices of the runs that could be encoded."""
         values = np.empty((len(many), len(self.dims)))
-        ok = np.ones(len(many), dtype=bool)
-        for i, params in enumerate(many):
-            for j, dim in enumerate(self.dims):
-                x = dim.encode_value(params.get(dim.name))
-                if x is None:
-                    ok[i] = False
-                    break
-                values[i, j] = x
+        for j, dim in enumerate(self.dims):
+            values[:, j] = dim.encode_column([params.get(dim.name) for params in many])
+        ok = ~np.isnan(values).any(axis=1)
         values = values[ok]
         for j, dim in enumerate(self.dims):
             values[:, j] = dim.to_unit(values[:, j])
