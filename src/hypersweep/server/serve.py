@@ -35,7 +35,8 @@ class Bound:
         return self.port != self.requested_port
 
     def url(self, path: str = "/") -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        # Bound to every interface: the machine's name is what others can reach.
+        host = socket.gethostname() if self.host in ("0.0.0.0", "::", "") else self.host
         host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         return f"http://{host}:{self.port}{path}"
 
