@@ -112,6 +112,7 @@ def run(
     finally:
         if dashboard is not None:
             dashboard.stop()
+            console.print("dashboard closed; `hypersweep ui` serves it again", highlight=False)
 
 
 def _start_dashboard(store: Store, sweep_id: str, port: int):  # type: ignore[no-untyped-def]

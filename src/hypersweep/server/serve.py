@@ -32,7 +32,7 @@ class Bound:
 
     @property
     def moved(self) -> bool:
-        return self.port != self.requested_port
+        return self.requested_port != 0 and self.port != self.requested_port
 
     def url(self, path: str = "/") -> str:
         # Bound to every interface: the machine's name is what others can reach.
