@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -64,8 +65,12 @@ def bind(host: str, port: int, tries: int = PORT_TRIES) -> Bound:
     raise ServeError(f"ports {port}-{port + tries - 1} on {host} are all taken (use --port)")
 
 
-def make_server(store: Store, bound: Bound, token: str | None, *, quiet: bool) -> uvicorn.Server:
-    app = create_app(store=store, token=token, loopback_only=is_loopback(bound.host))
+def make_server(
+    store: Store, bound: Bound, token: str | None, *, quiet: bool, app: Any = None
+) -> uvicorn.Server:
+    """`app`: another ASGI app to serve instead of the dashboard (benchmark peers)."""
+    if app is None:
+        app = create_app(store=store, token=token, loopback_only=is_loopback(bound.host))
     config = uvicorn.Config(
         app,
         log_level="warning" if quiet else "info",
@@ -85,9 +90,9 @@ def serve_forever(store: Store, bound: Bound, token: str | None) -> None:
 class BackgroundServer:
     """The dashboard on a daemon thread of this process (`hypersweep run`)."""
 
-    def __init__(self, store: Store, bound: Bound) -> None:
+    def __init__(self, store: Store, bound: Bound, app: Any = None) -> None:
         self.bound = bound
-        self.server = make_server(store, bound, None, quiet=True)
+        self.server = make_server(store, bound, None, quiet=True, app=app)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [bound.sock]}, daemon=True, name="ui"
         )
