@@ -86,6 +86,25 @@ def resume_sweep(store: Store, sweep_id: str) -> Row:
     return store.get_sweep(sweep_id)
 
 
+def pause_sweep(store: Store, sweep_id: str) -> Row:
+    """Stop handing out runs; runs in flight go on and their workers wait for a resume."""
+    sweep = store.get_sweep(sweep_id)
+    if sweep["state"] != s.SWEEP_RUNNING:
+        raise ValueError(f"sweep {sweep_id} is {sweep['state']}: only a running sweep can pause")
+    store.update_sweep(sweep_id, state=s.SWEEP_PAUSED, message="paused by the user")
+    return store.get_sweep(sweep_id)
+
+
+def stop_run(store: Store, run_id: str, message: str = "stopped by the user") -> Row:
+    """Ask the run's worker to stop it (seen at its next heartbeat). The run ends
+    stopped_early: its result so far counts and its point is not handed out again."""
+    with store.write() as conn:
+        run = store.get_run(run_id, conn)
+        if not store.request_stop(conn, run_id, message):
+            raise ValueError(f"run {run_id} is {run['state']}: only a running run can be stopped")
+    return store.get_run(run_id)
+
+
 def kill_sweep(store: Store, sweep_id: str) -> dict[str, int]:
     """Cancel the sweep for good and stop every process of it on this host."""
     sweep = store.get_sweep(sweep_id)

@@ -89,8 +89,9 @@ class Worker:
                 if claim.run is not None:
                     self._execute(claim.run)
                     done += 1
-                elif claim.reason == "wait":
-                    # Runs still in flight elsewhere may crash and need a retry: stay around.
+                elif claim.reason in ("wait", s.SWEEP_PAUSED):
+                    # Runs still in flight elsewhere may crash and need a retry, and a paused
+                    # sweep may be resumed (e.g. from the dashboard): stay around.
                     self._idle(heartbeat_interval())
                 else:
                     return f"sweep {claim.reason}"

@@ -30,6 +30,7 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
 
+DEFAULT_UI_PORT = 8765
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
@@ -94,12 +95,42 @@ def run(
     fail_fast: Annotated[
         int, typer.Option(min=0, help="Stop when the first N runs all fail (0: never).")
     ] = 5,
+    ui: Annotated[
+        bool, typer.Option("--ui/--no-ui", help="Serve the dashboard on 127.0.0.1 meanwhile.")
+    ] = True,
+    ui_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Dashboard port (the next free one if taken).")
+    ] = DEFAULT_UI_PORT,
 ) -> None:
     """Create a sweep and run it with N parallel workers, showing live progress."""
     store = _store(ctx)
     layout, workers_text = _gpu_layout(jobs, gpus_per_job)
     sweep_id, _config = sweep_ops.create_sweep(store, sweep_file, seed=seed, fail_fast=fail_fast)
-    _run_workers(store, sweep_id, layout, workers_text)
+    dashboard = _start_dashboard(store, sweep_id, ui_port) if ui else None
+    try:
+        _run_workers(store, sweep_id, layout, workers_text)
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+            console.print("dashboard closed; `hypersweep ui` serves it again", highlight=False)
+
+
+def _start_dashboard(store: Store, sweep_id: str, port: int):  # type: ignore[no-untyped-def]
+    """The dashboard on a background thread, loopback only (no token needed there).
+    A dashboard that cannot start is reported, not fatal: the sweep matters more."""
+    from ..server.serve import BackgroundServer, ServeError, bind
+
+    try:
+        bound = bind("127.0.0.1", port)
+    except ServeError as exc:
+        err.print(f"[yellow]dashboard not started: {exc}[/yellow]", highlight=False)
+        return None
+    if bound.moved:
+        console.print(f"port {port} is taken; dashboard on port {bound.port} instead")
+    server = BackgroundServer(store, bound)
+    server.start()
+    console.print(f"dashboard: {bound.url(f'/sweeps/{sweep_id}')}", highlight=False)
+    return server
 
 
 @app.command()
@@ -153,6 +184,64 @@ def _run_workers(store: Store, sweep_id: str, layout: list[str | None], workers:
         console.print(f"sweep {sweep_id} was cancelled")
         raise typer.Exit(1)
     _print_best(store, sweep, 1)
+
+
+# --------------------------------------------------------------- dashboard
+
+
+@app.command()
+def ui(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port (the next free one if taken).")
+    ] = DEFAULT_UI_PORT,
+    token: Annotated[
+        str | None,  # noqa: UP007
+        typer.Option(
+            envvar="HYPERSWEEP_UI_TOKEN",
+            show_envvar=True,
+            help="Access token every request must carry. Required when --host is not "
+            "loopback; prefer the environment variable (command lines are visible to others).",
+        ),
+    ] = None,
+    new_token: Annotated[
+        bool, typer.Option("--new-token", help="Generate a token and print the link once.")
+    ] = False,
+) -> None:
+    """Serve the web dashboard and its JSON API (/docs) over the store."""
+    from ..server.auth import is_loopback
+    from ..server.auth import new_token as generate_token
+    from ..server.serve import ServeError, bind, serve_forever
+
+    if token is not None and not token.strip():
+        raise CliError("--token is empty")
+    if new_token:
+        token = generate_token()
+    if token is None and not is_loopback(host):
+        raise CliError(
+            f"--host {host} is reachable from other machines: give an access token "
+            "(HYPERSWEEP_UI_TOKEN, --token, or --new-token to generate one)"
+        )
+    store = _store(ctx)
+    try:
+        bound = bind(host, port)
+    except ServeError as exc:
+        raise CliError(str(exc)) from None
+    if bound.moved:
+        console.print(f"port {port} is taken; serving on port {bound.port} instead")
+    console.print(f"store {store.display_url}", highlight=False)
+    if new_token:
+        # Shown once, here, so it can be opened; never logged after this.
+        console.print(f"dashboard: {bound.url(f'/?token={token}')}", highlight=False)
+    elif token is not None:
+        console.print(
+            f"dashboard: {bound.url()} (open it once with ?token=YOUR_TOKEN)", highlight=False
+        )
+    else:
+        console.print(f"dashboard: {bound.url()}", highlight=False)
+    console.print("Ctrl-C stops it", highlight=False)
+    serve_forever(store, bound, token)
 
 
 # ----------------------------------------------------------------- workers

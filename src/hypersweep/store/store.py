@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, S
 
 from . import schema as s
 from .db import StoreError, create_store_engine, default_store_url
+from .views import SummaryQueries
 
 Row = dict[str, Any]
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: ids are read aloud and typed
@@ -27,7 +28,7 @@ class NotFound(StoreError):
     pass
 
 
-class Store:
+class Store(SummaryQueries):
     """A handle on one store. Cheap to create; safe to share between threads."""
 
     def __init__(self, url: str | None = None) -> None:

@@ -1,0 +1,64 @@
+"""The dashboard's web application: the JSON API and the static pages that use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from ..store import NotFound, Store, StoreError
+from .auth import LOOPBACK_NAMES, TokenAuth
+from .routes import router
+from .views import ImportanceCache
+
+STATIC = Path(__file__).parent / "static"
+PAGES = {"/": "index.html", "/sweeps/{sweep_id}": "sweep.html", "/runs/{run_id}": "run.html"}
+
+
+def create_app(
+    store_url: str | None = None,
+    token: str | None = None,
+    *,
+    store: Store | None = None,
+    loopback_only: bool = False,
+) -> FastAPI:
+    """The app over one store. `token`: required on every request when set.
+    `loopback_only`: refuse requests whose Host is not a loopback name, so a web page
+    cannot reach a token-less local dashboard through DNS rebinding."""
+    app = FastAPI(
+        title="hypersweep",
+        summary="Sweeps, runs and metrics of a hypersweep store; actions on them.",
+        version="1",
+    )
+    app.state.store = store or Store(store_url)
+    app.state.importance = ImportanceCache()
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for path, page in PAGES.items():
+        app.add_api_route(path, _page(page), include_in_schema=False)
+
+    # Added last = outermost: hosts are checked before tokens.
+    app.middleware("http")(TokenAuth(token))
+    if loopback_only and token is None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_NAMES))
+    return app
+
+
+def _page(name: str):  # type: ignore[no-untyped-def]
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+
+    page.__name__ = name.replace(".", "_")
+    return page
