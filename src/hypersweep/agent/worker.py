@@ -196,7 +196,7 @@ class Worker:
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + heartbeat_interval()
                 status = self.store.heartbeat(self.worker_id, run_id)
-                if status.get("stop_requested"):  # only early termination requests stops
+                if status.get("stop_requested"):  # early termination, or Stop in the dashboard
                     return s.STOPPED_EARLY, status.get("stop_message") or "stopped early"
                 if status.get("sweep_state") == s.SWEEP_CANCELLED:
                     return s.KILLED, "sweep cancelled"
