@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from click.core import ParameterSource
 from rich.console import Console
 
 from .. import sweeps as sweep_ops
@@ -17,7 +17,7 @@ from ..credentials.sources import (
     sweep_credentials,
     ui_token,
 )
-from ..store import default_store_url
+from ..store import STORE_ENV, default_store_url
 from . import render
 
 app = typer.Typer(help="Credentials: where each one comes from.", no_args_is_help=True)
@@ -25,11 +25,9 @@ console = Console()
 
 
 def _store_origin(ctx: typer.Context) -> tuple[str, str]:
-    root = ctx.find_root()
-    url = root.params.get("store")
-    source = root.get_parameter_source("store")
-    if url and source == ParameterSource.ENVIRONMENT:
-        return url, "from HYPERSWEEP_STORE"
+    url = ctx.find_root().params.get("store")
+    if url and os.environ.get(STORE_ENV) == url:
+        return url, f"from {STORE_ENV}"
     if url:
         return url, "from --store"
     return default_store_url(), "the default"

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -47,7 +46,7 @@ def _ask(
         try:
             return check(value)
         except ScaffoldError as exc:
-            raise click.BadParameter(str(exc)) from None
+            raise typer.BadParameter(str(exc)) from None  # asked again
 
     return typer.prompt(question, default=default, value_proc=proc)
 
