@@ -290,3 +290,19 @@ def test_secret_reaches_the_program_and_nothing_else(
         [stdout, stderr, log_text, dump, _files_text(tmp_path, skip=_private_config)]
     )
     assert VALUE not in everything
+
+
+def test_agent_and_resume_refuse_a_sweep_whose_secret_is_gone(tmp_path: Path):
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    SecretStore().add("wandb-token", VALUE)
+    secret_sweep(tmp_path)
+    created = hs(tmp_path, "--store", store, "sweep", "sweep.yaml")
+    assert created.returncode == 0, created.stderr
+    sweep_id = created.stdout.strip()
+    SecretStore().remove("wandb-token")
+    for command in (["agent", sweep_id], ["resume", sweep_id]):
+        one_line_error(
+            hs(tmp_path, "--store", store, *command), f"sweep {sweep_id}", "'wandb-token'"
+        )
+    runs = hs(tmp_path, "--store", store, "runs", sweep_id, "--json")
+    assert json.loads(runs.stdout) == []

@@ -156,6 +156,8 @@ def resume(
     """Continue a paused, cancelled or failed sweep: interrupted points run again."""
     store = _store(ctx)
     layout, workers_text = _gpu_layout(jobs, gpus_per_job)
+    # Its secrets must resolve here before the sweep runs again.
+    sweep_ops.check_sweep_secrets(sweep_config(store.get_sweep(sweep_id)), f"sweep {sweep_id}")
     try:
         sweep_ops.resume_sweep(store, sweep_id)
     except ValueError as exc:
