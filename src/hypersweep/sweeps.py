@@ -9,6 +9,7 @@ from pathlib import Path
 from .agent import log_root
 from .config import ConfigError, SweepConfig, load_sweep_file
 from .controller import DEFAULT_SETTINGS
+from .credentials.env import EnvSecretError, check_env_secrets
 from .launch import stop_sweep_processes
 from .store import Row, Store
 from .store import schema as s
@@ -16,8 +17,9 @@ from .store import schema as s
 SUPPORTED_METHODS = ("grid", "random", "bayes")
 
 
-def load_runnable_config(path: str | Path) -> SweepConfig:
-    """Parse a sweep file and refuse what this version cannot run yet."""
+def load_runnable_config(path: str | Path, *, check_secrets: bool = True) -> SweepConfig:
+    """Parse a sweep file and refuse what this version cannot run yet, including (unless
+    `check_secrets` is False) `secret:NAME` values this machine cannot resolve."""
     config = load_sweep_file(path)
     if config.method not in SUPPORTED_METHODS:
         raise ConfigError(
@@ -26,12 +28,20 @@ def load_runnable_config(path: str | Path) -> SweepConfig:
             f"method {config.method!r} is not yet supported (use one of: "
             f"{', '.join(SUPPORTED_METHODS)})",
         )
-    for name, value in config.env.items():
-        if value.startswith("secret:"):
-            raise ConfigError(str(path), f"env.{name}", "'secret:' values are not yet supported")
+    if check_secrets:
+        check_sweep_secrets(config, path)
     if config.program is None and config.command is None:
         raise ConfigError(str(path), "program", "a sweep needs 'program' (or a 'command')")
     return config
+
+
+def check_sweep_secrets(config: SweepConfig, path: str | Path) -> dict[str, str]:
+    """Every `secret:NAME` of the sweep's `env:` resolvable here, before any run starts.
+    Returns {variable: secret name}; the values are not read."""
+    try:
+        return check_env_secrets(config.env, config.command or ())
+    except EnvSecretError as exc:
+        raise ConfigError(str(path), f"env.{exc.variable}", str(exc)) from None
 
 
 def program_workdir(config: SweepConfig, sweep_file: Path) -> Path:
@@ -52,10 +62,17 @@ def program_workdir(config: SweepConfig, sweep_file: Path) -> Path:
 
 
 def create_sweep(
-    store: Store, sweep_file: str | Path, *, seed: int | None = None, fail_fast: int = 5
+    store: Store,
+    sweep_file: str | Path,
+    *,
+    seed: int | None = None,
+    fail_fast: int = 5,
+    check_secrets: bool = True,
 ) -> tuple[str, SweepConfig]:
+    """Record a sweep. The stored config is the file as given: `secret:NAME` references,
+    never their values."""
     path = Path(sweep_file)
-    config = load_runnable_config(path)
+    config = load_runnable_config(path, check_secrets=check_secrets)
     workdir = program_workdir(config, path)
     settings = {**DEFAULT_SETTINGS, "seed": seed, "fail_fast": fail_fast}
     sweep_id = store.create_sweep(

@@ -7,19 +7,22 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from ..metrics import parse_metric_line
 
 LOG_TAIL_LINES = 30
+REDACTED = b"[secret]"
 
 
 class OutputCollector:
     """Reads the program's merged stdout/stderr on a thread until EOF."""
 
-    def __init__(self, stream: IO[bytes], log_path: Path) -> None:
+    def __init__(self, stream: IO[bytes], log_path: Path, redact: Sequence[bytes] = ()) -> None:
         self._stream = stream
+        self._redact = tuple(redact)  # secret values, masked before anything is kept
         self._log_path = log_path
         self._tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         self._records: list[dict[str, Any]] = []
@@ -31,6 +34,8 @@ class OutputCollector:
     def _pump(self) -> None:
         with open(self._log_path, "ab", buffering=0) as log:
             for raw in iter(self._stream.readline, b""):
+                for value in self._redact:
+                    raw = raw.replace(value, REDACTED)
                 log.write(raw)
                 line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 self._tail.append(line)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from .. import controller
 from ..config import nest_params
 from ..config.command import render_command
+from ..credentials.env import EnvSecretError, resolve_env
 from ..metrics import pinned_summary, rows_and_summary
 from ..store import Row, Store
 from ..store import schema as s
@@ -120,9 +121,17 @@ class Worker:
         except ValueError as exc:
             self._end(run, s.FAILED, message=f"cannot build the command: {exc}")
             return
+        try:
+            # Secrets are read here, at spawn time, and go only into the program's environment.
+            resolved = resolve_env(config.env)
+        except EnvSecretError as exc:
+            message = f"env.{exc.variable}: {exc}"
+            log_path.write_text(f"hypersweep: {message}\n")
+            self._end(run, s.FAILED, message=message, log_tail=message)
+            return
         env = {
             **os.environ,
-            **config.env,
+            **resolved.env,
             "HYPERSWEEP_SWEEP_ID": self.sweep_id,
             "HYPERSWEEP_RUN_ID": run["id"],
             "HYPERSWEEP_PARAMS": json.dumps(nested),
@@ -149,7 +158,11 @@ class Worker:
             started_at=now,
             heartbeat_at=now,
         )
-        output = OutputCollector(proc.stdout, log_path)  # type: ignore[arg-type]
+        output = OutputCollector(
+            proc.stdout,  # type: ignore[arg-type]
+            log_path,
+            redact=resolved.redactions(),  # a program that prints a secret does not log it
+        )
         metrics_file = MetricsFileReader(metrics_path)
         # The metric early termination judges on; None when the sweep has no early_terminate.
         judged = config.metric.name if config.early_terminate and config.metric else None

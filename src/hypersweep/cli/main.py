@@ -15,10 +15,12 @@ from .. import sweeps as sweep_ops
 from ..config import ConfigError, describe_space
 from ..config.command import format_value
 from ..controller import best_runs, importance, sweep_config
+from ..credentials import SecretError
 from ..launch import GpuError, LocalLauncher, assign_gpus, detect_gpus
+from ..scaffold import ScaffoldError
 from ..store import STORE_ENV, NotFound, Store, StoreError
 from ..store import schema as s
-from . import render
+from . import auth_cmd, init_cmd, render, secret_cmd
 from .progress import supervise
 
 app = typer.Typer(
@@ -29,6 +31,10 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
+
+app.command("init")(init_cmd.init)
+app.add_typer(secret_cmd.app, name="secret")
+app.add_typer(auth_cmd.app, name="auth")
 
 DEFAULT_UI_PORT = 8765
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -79,7 +85,14 @@ def sweep(
     seed: Annotated[int | None, typer.Option(help="Seed for random and bayes search.")] = None,  # noqa: UP007
 ) -> None:
     """Create a sweep from a file and print its id (start workers with `agent`)."""
-    sweep_id, config = sweep_ops.create_sweep(_store(ctx), sweep_file, seed=seed)
+    # Agents may run elsewhere: their machines need the secrets, this one only gets a note.
+    sweep_id, config = sweep_ops.create_sweep(
+        _store(ctx), sweep_file, seed=seed, check_secrets=False
+    )
+    try:
+        sweep_ops.check_sweep_secrets(config, sweep_file)
+    except ConfigError as exc:
+        err.print(f"[yellow]note:[/yellow] {exc} (needed where agents run)", highlight=False)
     err.print(f"created sweep {sweep_id} ({config.method}) in {_store(ctx).display_url}")
     err.print(f"start workers with: hypersweep agent {sweep_id}")
     print(sweep_id)
@@ -143,6 +156,8 @@ def resume(
     """Continue a paused, cancelled or failed sweep: interrupted points run again."""
     store = _store(ctx)
     layout, workers_text = _gpu_layout(jobs, gpus_per_job)
+    # Its secrets must resolve here before the sweep runs again.
+    sweep_ops.check_sweep_secrets(sweep_config(store.get_sweep(sweep_id)), f"sweep {sweep_id}")
     try:
         sweep_ops.resume_sweep(store, sweep_id)
     except ValueError as exc:
@@ -218,10 +233,19 @@ def ui(
         raise CliError("--token is empty")
     if new_token:
         token = generate_token()
+    elif token is None:
+        from ..credentials.sources import ui_token
+
+        # No --token nor HYPERSWEEP_UI_TOKEN: the stored secret `ui-token`, if any.
+        token, origin = ui_token()
+        if not origin.ok:
+            raise CliError(origin.source)
+        if token is not None:
+            console.print(f"access token: {origin.source}", highlight=False)
     if token is None and not is_loopback(host):
         raise CliError(
             f"--host {host} is reachable from other machines: give an access token "
-            "(HYPERSWEEP_UI_TOKEN, --token, or --new-token to generate one)"
+            "(HYPERSWEEP_UI_TOKEN, a `ui-token` secret, --token, or --new-token)"
         )
     store = _store(ctx)
     try:
@@ -260,7 +284,8 @@ def agent(
     from ..agent import Worker
 
     store = _store(ctx)
-    store.get_sweep(sweep_id)
+    # A secret missing here fails now, before this worker claims a run.
+    sweep_ops.check_sweep_secrets(sweep_config(store.get_sweep(sweep_id)), f"sweep {sweep_id}")
     worker = Worker(store, sweep_id, gpu_ids=os.environ.get("CUDA_VISIBLE_DEVICES"))
     worker.install_signal_handlers()
     err.print(f"worker for sweep {sweep_id} on {worker.host} (Ctrl-C stops it)")
@@ -501,7 +526,7 @@ def main() -> None:
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)
-    except (CliError, StoreError, NotFound, GpuError) as exc:
+    except (CliError, StoreError, NotFound, GpuError, SecretError, ScaffoldError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -1,0 +1,1 @@
+"""Template files `hypersweep init` renders (package data, read with importlib.resources)."""
