@@ -51,6 +51,7 @@ class Worker:
     gpu_ids: str | None = None
     worker_id: str | None = None
     backend: str = "local"
+    node: str | None = None  # the Ray node a Ray worker runs on
     host: str = field(default_factory=socket.gethostname)
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -75,6 +76,7 @@ class Worker:
             gpu_ids=self.gpu_ids,
             backend=self.backend,
             worker_id=self.worker_id,
+            node=self.node,
         )
         done = 0
         try:
