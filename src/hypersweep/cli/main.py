@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .. import sweeps as sweep_ops
 from ..config import ConfigError, describe_space
@@ -336,10 +337,17 @@ def ps(
                 {
                     **render.sweep_json(d["sweep"], counts.get(d["sweep"]["id"], {})),
                     "workers": [
-                        {k: w[k] for k in ("id", "host", "pid", "gpu_ids", "state", "heartbeat_at")}
+                        {
+                            k: w.get(k)
+                            for k in ("id", "host", "pid", "gpu_ids", "state", "heartbeat_at")
+                            + ("backend", "node")
+                        }
                         for w in d["workers"]
                     ],
-                    "runs": [render.run_json(r) for r in d["runs"]],
+                    "runs": [
+                        {**render.run_json(r), "node": _run_node(r, d["workers"])}
+                        for r in d["runs"]
+                    ],
                 }
                 for d in documents
             ]
@@ -355,14 +363,21 @@ def ps(
             highlight=False,
         )
         for w in d["workers"]:
+            node = f" (Ray node {w['node'][:12]})" if w.get("node") else ""
             console.print(
-                f"  worker {w['id']} {w['host']} pid {w['pid']} "
+                f"  worker {w['id']} {w['host']}{node} pid {w['pid']} "
                 f"{'gpu ' + w['gpu_ids'] if w['gpu_ids'] else 'cpu'} "
                 f"heartbeat {render.ago(w['heartbeat_at'])}",
                 highlight=False,
             )
         if d["runs"]:
             console.print(render.runs_table(d["runs"], None, title="  running"))
+
+
+def _run_node(run: dict, workers: list[dict]) -> str | None:
+    """A run's node is its worker's (Ray node id), else its host."""
+    node = next((w.get("node") for w in workers if w["id"] == run["worker_id"]), None)
+    return node or run["host"]
 
 
 @app.command()
@@ -546,7 +561,8 @@ def main() -> None:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)
     except (CliError, StoreError, NotFound, GpuError, RayLaunchError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        # escape: messages may hold brackets (pip extras) that rich would take for markup
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
