@@ -66,6 +66,9 @@ def ray_head(pid_dir: Path) -> Iterator[str]:
             f"--ray-client-server-port={_free_port()}",
             f"--dashboard-agent-listen-port={_free_port()}",
             "--num-cpus=4",
+            # Ray hands out GPUs it is told of, real or not: enough to check the packing
+            # and the CUDA_VISIBLE_DEVICES it sets, on a machine without one.
+            "--num-gpus=1",
             "--include-dashboard=false",
             "--disable-usage-stats",
         ],
@@ -103,9 +106,11 @@ def pg_url(store_url: str) -> str:
 
 
 def _run(store_url: str, ray_head: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
+    """`run --backend ray` on the head; CPU-only workers unless `args` ask for GPUs."""
+    gpus = [] if "--gpus-per-job" in args else ["--gpus-per-job", "0"]
     return subprocess.Popen(
         hypersweep_cmd(
-            "--store", store_url, "run", *args, "--backend", "ray", "--ray-address", ray_head
+            "--store", store_url, "run", *args, *gpus, "--backend", "ray", "--ray-address", ray_head
         ),
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -299,10 +304,10 @@ parameters:
 
 def test_ray_errors_are_one_line_and_leave_no_sweep(pg_url, ray_head, tmp_path):
     sweep_file = write_sweep(tmp_path, GRID_24)
-    runner = _run(pg_url, ray_head, str(sweep_file), "--gpus-per-job", "1", cwd=tmp_path)
+    runner = _run(pg_url, ray_head, str(sweep_file), "--gpus-per-job", "2", cwd=tmp_path)
     out, _ = runner.communicate(timeout=120)
     assert runner.returncode == 1
-    assert "each worker asks for 1 GPUs but the Ray cluster has 0" in out
+    assert "each worker asks for 2 GPUs but the Ray cluster has 1" in out
     assert "Traceback" not in out
     assert not Store(pg_url).list_sweeps()
     # Without Ray installed: how to install it, nothing else.
@@ -327,3 +332,31 @@ def test_ray_errors_are_one_line_and_leave_no_sweep(pg_url, ray_head, tmp_path):
         text=True,
     )
     assert local.returncode == 1 and "fractions need --backend ray" in local.stderr
+
+
+def test_fractional_gpus_pack_two_workers_on_one_gpu(pg_url, ray_head, tmp_path):
+    sweep_file = write_sweep(
+        tmp_path,
+        """
+program: TOY
+method: grid
+metric: {name: score, goal: maximize}
+parameters:
+  x: {values: [1, 2, 3, 4]}
+  sleep: {value: 1}
+""",
+    )
+    runner = _run(
+        pg_url, ray_head, str(sweep_file), "--jobs", "2", "--gpus-per-job", "0.5", cwd=tmp_path
+    )
+    store = Store(pg_url)
+    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    # Both halves of the one GPU in use at once.
+    wait_for(lambda: len(store.list_runs(sweep_id, ["running"])) == 2, timeout=120, what="two runs")
+    out, _ = runner.communicate(timeout=240)
+    assert runner.returncode == 0, out
+    assert "2 Ray workers (1 CPU + 0.5 GPU each)" in out
+    workers = store.list_workers(sweep_id, running_only=False)
+    assert len(workers) == 2 and {w["gpu_ids"] for w in workers} == {"0"}
+    runs = store.list_runs(sweep_id)
+    assert len(runs) == 4 and {r["gpu_ids"] for r in runs} == {"0"}
