@@ -56,6 +56,10 @@ def ray_head(pid_dir: Path) -> Iterator[str]:
     """A one-node Ray cluster on fixed free ports, run in the foreground (--block) so that
     the processes it starts are ours to stop afterwards."""
     port = _free_port()
+    # A token file left by another Ray (~/.ray/auth_token) would turn on token auth for
+    # this head only half-way; a throwaway local head needs none.
+    saved_auth = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     head = subprocess.Popen(
         [
             RAY,
@@ -91,6 +95,10 @@ def ray_head(pid_dir: Path) -> Iterator[str]:
         for proc in started:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
+        if saved_auth is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved_auth
 
 
 def _ray_ready(address: str) -> bool:
@@ -309,6 +317,16 @@ def test_ray_errors_are_one_line_and_leave_no_sweep(pg_url, ray_head, tmp_path):
     assert runner.returncode == 1
     assert "each worker asks for 2 GPUs but the Ray cluster has 1" in out
     assert "Traceback" not in out
+    assert not Store(pg_url).list_sweeps()
+    # Nothing listening there: said at once (ray.init alone would retry for ever).
+    nowhere = f"127.0.0.1:{_free_port()}"
+    runner = _run(pg_url, nowhere, str(sweep_file), cwd=tmp_path)
+    out, _ = runner.communicate(timeout=60)
+    assert runner.returncode == 1
+    assert out.strip() == (
+        f"error: cannot reach the Ray cluster at {nowhere} (Connection refused): "
+        "is it running? (`ray status --address ADDRESS` checks)"
+    )
     assert not Store(pg_url).list_sweeps()
     # Without Ray installed: how to install it, nothing else.
     fake = tmp_path / "no_ray"

@@ -4,9 +4,13 @@ Ray is an optional dependency: it is imported only when this backend is used."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +64,11 @@ def run_agent(store_url: str, sweep_id: str, worker_id: str, env: dict[str, str]
         preexec_fn=signal_on_parent_death(15),  # SIGTERM: the agent records its run killed
     )
     try:
-        return proc.wait()
+        while True:
+            # Waiting with a timeout runs Python code between polls: ray.cancel's
+            # KeyboardInterrupt can only be raised there, never inside a blocking waitpid.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return proc.wait(timeout=1.0)
     except KeyboardInterrupt:  # ray.cancel(force=False): stop the agent in order
         proc.terminate()
         try:
@@ -109,16 +117,25 @@ class RayLauncher:
         """Join the Ray cluster (or start a local one) shipping `working_dir`, check the
         cluster can hold one worker and reach the store. Returns the cluster's resources."""
         ray = import_ray()
+        target = ray_target(self.address)
+        check_reachable(ray, target)  # ray.init retries an unreachable address for ever
         runtime_env = {"working_dir": working_dir, "excludes": WORKING_DIR_EXCLUDES}
+        # A Ray instance started here would share our process group: Ctrl-C in the terminal
+        # would kill it under its workers. Started with SIGINT ignored (inherited), it
+        # stays up while we stop the workers in order.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if target == "local" else None
         try:
             ray.init(
-                address=self.address,
+                address=target,
                 runtime_env=runtime_env,
                 log_to_driver=False,  # agents' chatter would garble the progress display
                 logging_level="ERROR",
             )
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; each becomes one line
             raise RayLaunchError(self._connect_error(exc, working_dir)) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         try:
             total = ray.cluster_resources()
             self.cluster_is_local = _all_nodes_here(ray)
@@ -145,7 +162,7 @@ class RayLauncher:
                 f"working directory {working_dir} is too large to ship to Ray ({text}) "
                 "list big files in .gitignore or move them out, then run again"
             )
-        where = self.address or "a new local Ray instance"
+        where = self.address or os.environ.get("RAY_ADDRESS") or "a new local Ray instance"
         return f"cannot start Ray workers on {where}: {text}"
 
     def _check(self, total: dict[str, float]) -> None:
@@ -232,25 +249,64 @@ class RayLauncher:
         return None if code == 0 else f"agent exited with code {code}"
 
     def stop(self, grace: float = AGENT_STOP_GRACE_S + 5) -> None:
-        """Ask every agent to stop (KeyboardInterrupt in the task: the agent gets SIGTERM,
-        kills its program, records the run killed), then cancel stragglers for good."""
+        """End every worker: cancel its Ray task for good (the Ray worker process is
+        killed), which sends its agent SIGTERM (parent-death signal): the agent kills its
+        program and records the run killed. Runs no agent recorded in time are crashed."""
         if self._ray is None:
             return
-        live = [slot.ref for slot in self.slots if slot.ref is not None]
-        for ref in live:
-            self._ray.cancel(ref, force=False)
-        if live:
-            _done, stragglers = self._ray.wait(live, num_returns=len(live), timeout=grace)
-            for ref in stragglers:
-                self._ray.cancel(ref, force=True)
-            self._ray.wait(stragglers, num_returns=len(stragglers), timeout=grace)
+        ours = {slot.worker_id for slot in self.slots if slot.worker_id}
         for slot in self.slots:
-            slot.ref = None
-            if slot.worker_id:
-                leftovers = self.store.crash_worker_runs(slot.worker_id, "stopped with its worker")
-                _stop_local_programs(leftovers)
+            if slot.ref is not None:
+                # Not force=False: its KeyboardInterrupt never reaches a task blocked in a
+                # wait, so the agent would not hear of it.
+                self._ray.cancel(slot.ref, force=True)
+                slot.ref = None
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not ours & {w["id"] for w in self.store.list_workers(self.sweep_id)}:
+                break
+            time.sleep(0.2)
+        for worker_id in ours:
+            leftovers = self.store.crash_worker_runs(worker_id, "stopped with its worker")
+            _stop_local_programs(leftovers)
         self._ray.shutdown()
         self._ray = None
+
+
+def ray_target(address: str | None) -> str:
+    """What ray.init gets: the address given, else RAY_ADDRESS, else "local" (a new Ray
+    instance: Ray's own default would join whatever `ray start` last ran on this machine,
+    and hang if that has stopped since)."""
+    return address or os.environ.get("RAY_ADDRESS") or "local"
+
+
+def check_reachable(ray: Any, target: str) -> None:
+    """Fail in one line, at once, when nothing answers at the cluster's address."""
+    if target == "local":
+        return
+    if target.startswith("ray://"):
+        host_port = target.removeprefix("ray://")
+    elif target == "auto":
+        try:  # Ray's own lookup of the cluster `ray start` last ran here
+            host_port = ray._private.services.canonicalize_bootstrap_address(target)
+        except Exception:  # noqa: BLE001 - a private API: if it changed, let ray.init tell
+            return
+        if not host_port:
+            raise RayLaunchError(
+                "--ray-address auto: no Ray cluster was started on this machine "
+                "(start one with `ray start --head`, or give its address)"
+            )
+    else:
+        host_port = target
+    host, _, port = host_port.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise RayLaunchError(
+            f"cannot reach the Ray cluster at {host_port} ({why}): is it running? "
+            "(`ray status --address ADDRESS` checks)"
+        ) from None
 
 
 def worker_store_url(store: Store) -> str:
