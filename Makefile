@@ -15,7 +15,7 @@ $(VENV)/.demo: $(BIN)/activate pyproject.toml
 	touch $@
 
 $(VENV)/.test: $(BIN)/activate pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,ray]'
 	touch $@
 
 demo: $(VENV)/.demo

@@ -52,6 +52,7 @@ class Worker:
     gpu_ids: str | None = None
     worker_id: str | None = None
     backend: str = "local"
+    node: str | None = None  # the Ray node a Ray worker runs on
     host: str = field(default_factory=socket.gethostname)
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -76,6 +77,7 @@ class Worker:
             gpu_ids=self.gpu_ids,
             backend=self.backend,
             worker_id=self.worker_id,
+            node=self.node,
         )
         done = 0
         try:

@@ -10,13 +10,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .. import sweeps as sweep_ops
 from ..config import ConfigError, describe_space
 from ..config.command import format_value
 from ..controller import best_runs, importance, sweep_config
 from ..credentials import SecretError
-from ..launch import GpuError, LocalLauncher, assign_gpus, detect_gpus
+from ..launch import GpuError, Launcher, LocalLauncher, assign_gpus, detect_gpus
+from ..launch.ray_backend import RayLaunchError
 from ..scaffold import ScaffoldError
 from ..store import STORE_ENV, NotFound, Store, StoreError
 from ..store import schema as s
@@ -103,8 +105,28 @@ def run(
     ctx: typer.Context,
     sweep_file: Path,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers.")] = 1,
-    gpus_per_job: Annotated[int, typer.Option(min=0, help="GPUs per worker, if any.")] = 1,
+    gpus_per_job: Annotated[
+        float | None,  # noqa: UP007
+        typer.Option(
+            min=0,
+            help="GPUs per worker [default: 1 where GPUs exist, else 0]; "
+            "fractions (0.5) share a GPU, with --backend ray.",
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for random and bayes search.")] = None,  # noqa: UP007
+    backend: Annotated[
+        str, typer.Option(help="Where workers run: local (processes here) or ray (a Ray cluster).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,  # noqa: UP007
+        typer.Option(
+            help="Ray cluster to join: auto, IP:PORT or ray://host:10001 "
+            "[default: RAY_ADDRESS, else a new local Ray instance]."
+        ),
+    ] = None,
+    cpus_per_job: Annotated[
+        float, typer.Option(min=0, help="CPUs each Ray worker asks for (--backend ray).")
+    ] = 1.0,
     fail_fast: Annotated[
         int, typer.Option(min=0, help="Stop when the first N runs all fail (0: never).")
     ] = 5,
@@ -117,11 +139,27 @@ def run(
 ) -> None:
     """Create a sweep and run it with N parallel workers, showing live progress."""
     store = _store(ctx)
-    layout, workers_text = _gpu_layout(jobs, gpus_per_job)
+    if backend not in ("local", "ray"):
+        raise CliError(f"--backend {backend!r}: use local or ray")
+    ray_launcher = None
+    if backend == "ray":
+        from .ray_run import prepare_ray
+
+        ray_launcher = prepare_ray(store, sweep_file, jobs, gpus_per_job, cpus_per_job, ray_address)
+        layout, workers_text = [None] * jobs, ray_launcher.describe()
+    else:
+        if ray_address is not None:
+            raise CliError("--ray-address needs --backend ray")
+        if gpus_per_job is not None and not float(gpus_per_job).is_integer():
+            raise CliError(f"--gpus-per-job {gpus_per_job:g}: fractions need --backend ray")
+        per_job = 1 if gpus_per_job is None else int(gpus_per_job)
+        layout, workers_text = _gpu_layout(jobs, per_job)
     sweep_id, _config = sweep_ops.create_sweep(store, sweep_file, seed=seed, fail_fast=fail_fast)
     dashboard = _start_dashboard(store, sweep_id, ui_port) if ui else None
     try:
-        _run_workers(store, sweep_id, layout, workers_text)
+        if ray_launcher is not None:
+            ray_launcher.attach(sweep_id)
+        _run_workers(store, sweep_id, layout, workers_text, ray_launcher)
     finally:
         if dashboard is not None:
             dashboard.stop()
@@ -174,14 +212,21 @@ def _gpu_layout(jobs: int, gpus_per_job: int) -> tuple[list[str | None], str]:
     return layout, f"{workers} on CPU" + ("" if gpus else " (no NVIDIA GPU found)")
 
 
-def _run_workers(store: Store, sweep_id: str, layout: list[str | None], workers: str) -> None:
+def _run_workers(
+    store: Store,
+    sweep_id: str,
+    layout: list[str | None],
+    workers: str,
+    launcher: Launcher | None = None,
+) -> None:
     sweep = store.get_sweep(sweep_id)
     console.print(
         f"sweep [bold]{sweep_id}[/bold] ({sweep['method']}, {render.metric_label(sweep['config'])})"
         f" · {workers} · store {store.display_url}",
         highlight=False,
     )
-    launcher = LocalLauncher(store, sweep_id, layout, sweep["workdir"] or os.getcwd())
+    if launcher is None:
+        launcher = LocalLauncher(store, sweep_id, layout, sweep["workdir"] or os.getcwd())
     state = supervise(store, sweep, launcher, console, workers)
     sweep = store.get_sweep(sweep_id)
     if state == s.SWEEP_PAUSED:
@@ -317,10 +362,17 @@ def ps(
                 {
                     **render.sweep_json(d["sweep"], counts.get(d["sweep"]["id"], {})),
                     "workers": [
-                        {k: w[k] for k in ("id", "host", "pid", "gpu_ids", "state", "heartbeat_at")}
+                        {
+                            k: w.get(k)
+                            for k in ("id", "host", "pid", "gpu_ids", "state", "heartbeat_at")
+                            + ("backend", "node")
+                        }
                         for w in d["workers"]
                     ],
-                    "runs": [render.run_json(r) for r in d["runs"]],
+                    "runs": [
+                        {**render.run_json(r), "node": _run_node(r, d["workers"])}
+                        for r in d["runs"]
+                    ],
                 }
                 for d in documents
             ]
@@ -336,14 +388,21 @@ def ps(
             highlight=False,
         )
         for w in d["workers"]:
+            node = f" (Ray node {w['node'][:12]})" if w.get("node") else ""
             console.print(
-                f"  worker {w['id']} {w['host']} pid {w['pid']} "
+                f"  worker {w['id']} {w['host']}{node} pid {w['pid']} "
                 f"{'gpu ' + w['gpu_ids'] if w['gpu_ids'] else 'cpu'} "
                 f"heartbeat {render.ago(w['heartbeat_at'])}",
                 highlight=False,
             )
         if d["runs"]:
             console.print(render.runs_table(d["runs"], None, title="  running"))
+
+
+def _run_node(run: dict, workers: list[dict]) -> str | None:
+    """A run's node is its worker's (Ray node id), else its host."""
+    node = next((w.get("node") for w in workers if w["id"] == run["worker_id"]), None)
+    return node or run["host"]
 
 
 @app.command()
@@ -526,8 +585,17 @@ def main() -> None:
     except ConfigError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)
-    except (CliError, StoreError, NotFound, GpuError, SecretError, ScaffoldError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+    except (
+        CliError,
+        StoreError,
+        NotFound,
+        GpuError,
+        RayLaunchError,
+        SecretError,
+        ScaffoldError,
+    ) as exc:
+        # escape: messages may hold brackets (pip extras) that rich would take for markup
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..controller import best_runs, sweep_config, total_points
-from ..launch import LocalLauncher
+from ..launch import Launcher
 from ..store import Row, Store
 from ..store import schema as s
 from .render import counts_text, params_text
@@ -68,9 +68,7 @@ class Progress:
         return Group(table, *(Text(n, style="yellow") for n in notices[-5:]))
 
 
-def supervise(
-    store: Store, sweep: Row, launcher: LocalLauncher, console: Console, workers: str
-) -> str:
+def supervise(store: Store, sweep: Row, launcher: Launcher, console: Console, workers: str) -> str:
     """Run until every worker has left. Ctrl-C (or SIGTERM) pauses the sweep and stops the
     workers cleanly. Returns the sweep's final state."""
     progress = Progress(store, sweep, workers)
@@ -98,7 +96,7 @@ def supervise(
 
 def _watch_live(
     progress: Progress,
-    launcher: LocalLauncher,
+    launcher: Launcher,
     console: Console,
     interrupted: dict[str, bool],
 ) -> None:
@@ -111,7 +109,7 @@ def _watch_live(
 
 
 def _watch_log(
-    progress: Progress, launcher: LocalLauncher, console: Console, interrupted: dict[str, bool]
+    progress: Progress, launcher: Launcher, console: Console, interrupted: dict[str, bool]
 ) -> None:
     """Not a terminal (CI, a log file): one line whenever something changed."""
     last_line = ""
@@ -129,6 +127,6 @@ def _watch_log(
         time.sleep(POLL_S)
 
 
-def _keep_going(launcher: LocalLauncher, interrupted: dict[str, bool]) -> bool:
+def _keep_going(launcher: Launcher, interrupted: dict[str, bool]) -> bool:
     launcher.poll()  # before alive(): a dead worker may be replaced
     return launcher.alive() > 0 and not interrupted["flag"]

@@ -73,6 +73,7 @@ workers = Table(
     Column("pid_started", Float),  # process create time: guards against pid reuse
     Column("gpu_ids", String(100)),
     Column("backend", String(20), nullable=False, default="local"),
+    Column("node", String(100)),  # Ray node id of a Ray worker; None for local workers
     Column("state", String(20), nullable=False),  # running, stopped, lost
     Column("started_at", Float, nullable=False),
     Column("heartbeat_at", Float, nullable=False),

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, S
 
 from . import schema as s
 from .db import StoreError, create_store_engine, default_store_url
+from .migrate import add_missing_columns
 from .views import SummaryQueries
 
 Row = dict[str, Any]
@@ -39,6 +40,7 @@ class Store(SummaryQueries):
     def _create_tables(self) -> None:
         try:
             s.metadata.create_all(self.engine)
+            add_missing_columns(self.engine, s.metadata)
         except OperationalError as exc:
             raise StoreError(f"cannot open store {self.display_url}: {_first_line(exc)}") from None
         except (IntegrityError, ProgrammingError) as exc:
@@ -183,6 +185,7 @@ class Store(SummaryQueries):
         gpu_ids: str | None = None,
         backend: str = "local",
         worker_id: str | None = None,
+        node: str | None = None,
     ) -> str:
         now = time.time()
         worker_id = worker_id or new_id()
@@ -196,6 +199,7 @@ class Store(SummaryQueries):
                     pid_started=pid_started,
                     gpu_ids=gpu_ids,
                     backend=backend,
+                    node=node,
                     state="running",
                     started_at=now,
                     heartbeat_at=now,
