@@ -13,8 +13,7 @@ from ..agent import log_root
 from ..agent.process import signal_on_parent_death, stop_groups, stop_process
 from ..store import Store, new_id
 from ..store import schema as s
-
-MAX_RESTARTS_PER_SLOT = 3
+from .base import recover_dead_worker
 
 
 @dataclass
@@ -83,18 +82,14 @@ class LocalLauncher:
             slot.process = None
             if code == 0:
                 continue  # left normally: the sweep has nothing more for it
-            crashed = self.store.crash_worker_runs(
-                slot.worker_id, f"its worker process died (exit code {code})"
+            note = recover_dead_worker(
+                self.store,
+                self.sweep_id,
+                slot,
+                what=f"worker process {slot.worker_id} died (exit code {code})",
+                stop_programs=lambda runs: stop_groups([r["pid"] for r in runs if r["pid"]], 5),
+                respawn=lambda slot=slot: self._spawn(slot),
             )
-            stop_groups([r["pid"] for r in crashed if r["pid"]], grace=5)
-            note = f"worker {slot.worker_id} died (exit code {code})"
-            if crashed:
-                note += f"; run {crashed[0]['id']} marked crashed, its point will run again"
-            sweep_state = self.store.get_sweep(self.sweep_id)["state"]
-            if sweep_state == s.SWEEP_RUNNING and slot.restarts < MAX_RESTARTS_PER_SLOT:
-                slot.restarts += 1
-                self._spawn(slot)
-                note += "; replaced"
             self.notices.append(note)
 
     def stop(self, grace: float = 15.0) -> None:

@@ -20,8 +20,8 @@ from sqlalchemy.engine import make_url
 from ..agent import log_root
 from ..agent.process import signal_on_parent_death, stop_groups
 from ..store import Store, new_id
-from ..store import schema as s
-from .local import MAX_RESTARTS_PER_SLOT, this_host
+from .base import recover_dead_worker
+from .local import this_host
 
 INSTALL_HINT = "--backend ray needs Ray: pip install 'hypersweep[ray]' (or 'ray[default]')"
 # Not shipped to the cluster with the working directory: stores, logs, environments.
@@ -228,16 +228,14 @@ class RayLauncher:
             why = self._failure(ref)
             if why is None:
                 continue  # the agent left normally: the sweep has nothing more for it
-            crashed = self.store.crash_worker_runs(slot.worker_id, f"its Ray worker {why}")
-            _stop_local_programs(crashed)
-            note = f"Ray worker {slot.worker_id} {why}"
-            if crashed:
-                note += f"; run {crashed[0]['id']} marked crashed, its point will run again"
-            sweep_state = self.store.get_sweep(self.sweep_id)["state"]
-            if sweep_state == s.SWEEP_RUNNING and slot.restarts < MAX_RESTARTS_PER_SLOT:
-                slot.restarts += 1
-                self._spawn(slot)
-                note += "; replaced"
+            note = recover_dead_worker(
+                self.store,
+                self.sweep_id,
+                slot,
+                what=f"Ray worker {slot.worker_id} {why}",
+                stop_programs=_stop_local_programs,
+                respawn=lambda slot=slot: self._spawn(slot),
+            )
             self.notices.append(note)
 
     def _failure(self, ref: Any) -> str | None:
