@@ -85,6 +85,17 @@ def cli(store_url: str, tmp_path: Path) -> Callable[..., subprocess.CompletedPro
     return run
 
 
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
+    """A user mistake: non-zero exit, one line on stderr holding each needle, no traceback."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
 def wait_for(predicate: Callable[[], object], timeout: float = 60, what: str = "condition"):
     """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PG_SERVER, hypersweep_cmd, write_sweep
+from conftest import PG_SERVER, assert_one_line_error, hypersweep_cmd, write_sweep
 
 GOOD_SWEEP = """
 program: TOY
@@ -19,16 +19,6 @@ parameters:
   lr: {values: [0.1, 0.01]}
   y: {value: 0.5}
 """
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
-    assert result.returncode != 0, result.stdout
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def hs(

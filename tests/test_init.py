@@ -12,7 +12,7 @@ from pathlib import Path
 import pexpect
 import pytest
 import yaml
-from conftest import hypersweep_cmd
+from conftest import assert_one_line_error, hypersweep_cmd
 
 from hypersweep.config import load_sweep_file
 
@@ -27,14 +27,6 @@ def hs(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         env={**os.environ, "COLUMNS": "200"},
     )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert result.returncode != 0, result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def spawn_init(cwd: Path, *args: str) -> pexpect.spawn:
@@ -116,7 +108,7 @@ def test_yes_writes_a_complete_project(tmp_path: Path):
 def test_refuses_a_non_empty_directory_unless_forced(tmp_path: Path):
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "notes.txt").write_text("mine")
-    one_line_error(hs(tmp_path, "init", "p", "--yes"), "p is not empty", "--force")
+    assert_one_line_error(hs(tmp_path, "init", "p", "--yes"), "p is not empty", "--force")
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["notes.txt"]
     assert hs(tmp_path, "init", "p", "--yes", "--force").returncode == 0
     assert (tmp_path / "p" / "notes.txt").read_text() == "mine"
@@ -134,12 +126,12 @@ def test_refuses_a_non_empty_directory_unless_forced(tmp_path: Path):
     ],
 )
 def test_bad_answers_by_flag_are_one_line_errors(tmp_path: Path, flag, value, needle):
-    one_line_error(hs(tmp_path, "init", "p", "--yes", flag, value), needle)
+    assert_one_line_error(hs(tmp_path, "init", "p", "--yes", flag, value), needle)
     assert not (tmp_path / "p").exists()
 
 
 def test_without_a_terminal_it_asks_for_yes(tmp_path: Path):
-    one_line_error(hs(tmp_path, "init", "p"), "--yes")
+    assert_one_line_error(hs(tmp_path, "init", "p"), "--yes")
     assert not (tmp_path / "p").exists()
 
 

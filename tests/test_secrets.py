@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAMS, hypersweep_cmd, wait_for
+from conftest import PROGRAMS, assert_one_line_error, hypersweep_cmd, wait_for
 from sqlalchemy import MetaData, select
 
 from hypersweep.credentials import SecretError, SecretStore
@@ -46,16 +46,6 @@ def hs(cwd: Path, *args: str, input: str | None = None, env: dict | None = None)
         timeout=120,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> str:
-    assert result.returncode != 0, result.stdout
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def private_file(path: Path, text: str, mode: int = 0o600) -> Path:
@@ -147,13 +137,19 @@ def test_secret_add_ls_rm_never_print_the_value(tmp_path: Path, _private_config:
 
 def test_secret_add_errors_are_one_line(tmp_path: Path):
     loose = private_file(tmp_path / "loose.txt", VALUE, 0o644)
-    line = one_line_error(hs(tmp_path, "secret", "add", "t", f"@{loose}"), f"chmod 600 {loose}")
+    line = assert_one_line_error(
+        hs(tmp_path, "secret", "add", "t", f"@{loose}"), f"chmod 600 {loose}"
+    )
     assert VALUE not in line
-    one_line_error(hs(tmp_path, "secret", "add", "t", VALUE), "@FILE", "ps")
-    one_line_error(hs(tmp_path, "secret", "add", "a/b", f"@{loose}"), "invalid secret name")
-    one_line_error(hs(tmp_path, "secret", "add", "t", "--from-env", "NOPE_UNSET"), "NOPE_UNSET")
-    one_line_error(hs(tmp_path, "secret", "add", "t", f"@{tmp_path / 'none'}"), "does not exist")
-    one_line_error(hs(tmp_path, "secret", "rm", "nosuch"), "no secret named 'nosuch'")
+    assert_one_line_error(hs(tmp_path, "secret", "add", "t", VALUE), "@FILE", "ps")
+    assert_one_line_error(hs(tmp_path, "secret", "add", "a/b", f"@{loose}"), "invalid secret name")
+    assert_one_line_error(
+        hs(tmp_path, "secret", "add", "t", "--from-env", "NOPE_UNSET"), "NOPE_UNSET"
+    )
+    assert_one_line_error(
+        hs(tmp_path, "secret", "add", "t", f"@{tmp_path / 'none'}"), "does not exist"
+    )
+    assert_one_line_error(hs(tmp_path, "secret", "rm", "nosuch"), "no secret named 'nosuch'")
     assert SecretStore().list() == []
 
 
@@ -199,12 +195,12 @@ def secret_sweep(directory: Path, extra: str = "") -> Path:
 def test_missing_secret_fails_before_anything_is_recorded(cli, store_url, tmp_path: Path):
     secret_sweep(tmp_path)
     result = cli("run", "sweep.yaml", "--no-ui", check=False)
-    line = one_line_error(result, "env.HS_TEST_SECRET", "'wandb-token' is not set")
+    line = assert_one_line_error(result, "env.HS_TEST_SECRET", "'wandb-token' is not set")
     assert "hypersweep secret add wandb-token" in line
     assert json.loads(cli("sweeps", "--json").stdout) == []
     # A secret other users can read is refused the same way, before any run.
     SecretStore().add("wandb-token", VALUE).chmod(0o640)
-    line = one_line_error(cli("run", "sweep.yaml", "--no-ui", check=False), "chmod 600")
+    line = assert_one_line_error(cli("run", "sweep.yaml", "--no-ui", check=False), "chmod 600")
     assert VALUE not in line
     assert json.loads(cli("sweeps", "--json").stdout) == []
 
@@ -212,7 +208,7 @@ def test_missing_secret_fails_before_anything_is_recorded(cli, store_url, tmp_pa
 def test_secret_in_a_command_line_macro_is_refused(tmp_path: Path):
     SecretStore().add("wandb-token", VALUE)
     secret_sweep(tmp_path, "command: [python, '${program}', '--key=${envvar:HS_TEST_SECRET}']\n")
-    one_line_error(hs(tmp_path, "validate", "sweep.yaml"), "envvar:HS_TEST_SECRET", "ps")
+    assert_one_line_error(hs(tmp_path, "validate", "sweep.yaml"), "envvar:HS_TEST_SECRET", "ps")
 
 
 def _dump_store(url: str) -> str:
@@ -301,7 +297,7 @@ def test_agent_and_resume_refuse_a_sweep_whose_secret_is_gone(tmp_path: Path):
     sweep_id = created.stdout.strip()
     SecretStore().remove("wandb-token")
     for command in (["agent", sweep_id], ["resume", sweep_id]):
-        one_line_error(
+        assert_one_line_error(
             hs(tmp_path, "--store", store, *command), f"sweep {sweep_id}", "'wandb-token'"
         )
     runs = hs(tmp_path, "--store", store, "runs", sweep_id, "--json")
