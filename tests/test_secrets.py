@@ -233,6 +233,18 @@ def _files_text(root: Path, skip: Path) -> str:
     return "\n".join(out)
 
 
+def _all_command_lines() -> str:
+    """Every process's command line, read from /proc as `ps` does, but never cut to the
+    terminal's width (`ps` truncates to $COLUMNS, which CI may set)."""
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            lines.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:  # the process ended while we looked
+            continue
+    return "\n".join(lines)
+
+
 def test_secret_reaches_the_program_and_nothing_else(
     store_url, tmp_path: Path, _private_config: Path
 ):
@@ -254,13 +266,14 @@ def test_secret_reaches_the_program_and_nothing_else(
     try:
         wait_for(lambda: list(hold.glob("started-*")), 120, "the program to start")
         # While it runs: no command line on the machine, and no `hypersweep ps`, shows it.
-        ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-        assert "secret_env.py" in ps and VALUE not in ps
+        program_pid = next(hold.glob("started-*")).name.split("-")[1]
+        program_line = Path(f"/proc/{program_pid}/cmdline").read_bytes()
+        assert b"secret_env.py" in program_line  # sanity: we are looking at the program
+        assert VALUE not in _all_command_lines()
         hs_ps = hs(tmp_path, "--store", store_url, "ps", "--json")
         assert hs_ps.returncode == 0 and '"running"' in hs_ps.stdout
         assert VALUE not in hs_ps.stdout + hs_ps.stderr
         # Only the program's environment holds it; its worker (the agent) never had it.
-        program_pid = next(hold.glob("started-*")).name.split("-")[1]
         assert VALUE.encode() in Path(f"/proc/{program_pid}/environ").read_bytes()
         for worker in json.loads(hs_ps.stdout)[0]["workers"]:
             assert VALUE.encode() not in Path(f"/proc/{worker['pid']}/environ").read_bytes()
