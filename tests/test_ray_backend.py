@@ -242,6 +242,71 @@ parameters:
     assert not store.list_workers(sweep_id)
 
 
+def test_ctrl_c_stops_ray_workers_in_order_and_resume_on_ray_finishes(
+    pg_url, ray_head, pid_dir, tmp_path
+):
+    release = tmp_path / "release"
+    sweep_file = write_sweep(
+        tmp_path,
+        f"""
+program: TOY
+method: grid
+metric: {{name: score, goal: maximize}}
+parameters:
+  x: {{values: [1, 2, 3, 4, 5]}}
+  sleep: {{value: 120}}
+  release: {{value: '{release}'}}
+""",
+    )
+    runner = subprocess.Popen(
+        hypersweep_cmd(
+            "--store", pg_url, "run", str(sweep_file), "--jobs", "2", "--no-ui",
+            "--gpus-per-job", "0", "--backend", "ray", "--ray-address", ray_head,
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )  # fmt: skip
+    store = Store(pg_url)
+    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    wait_for(
+        lambda: len([r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]]) == 2,
+        timeout=120,
+        what="two programs running",
+    )
+    programs = _program_pids(pid_dir, {r["id"] for r in store.list_runs(sweep_id)})
+    os.killpg(runner.pid, signal.SIGINT)  # Ctrl-C
+    out, _ = runner.communicate(timeout=120)
+    assert runner.returncode == 130, out
+    hint = f"hypersweep resume {sweep_id} --jobs 2 --backend ray --ray-address {ray_head}"
+    assert hint in out, out
+    # Stopped in order: each agent recorded its run killed (not crashed by the launcher)
+    # and left; no program and no agent task is left behind.
+    assert [r["state"] for r in store.list_runs(sweep_id)] == ["killed", "killed"]
+    assert not store.list_workers(sweep_id)
+    wait_for(lambda: not _live(programs), timeout=30, what="no program left")
+    wait_for(lambda: not _ray_agent_tasks(), timeout=30, what="no Ray agent task left")
+
+    release.touch()
+    resumed = subprocess.run(
+        hypersweep_cmd("--store", pg_url, "resume", sweep_id, *hint.split()[3:], "--no-ui"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "Ray workers" in resumed.stdout
+    runs = store.list_runs(sweep_id)
+    finished = [r for r in runs if r["state"] == "finished"]
+    assert sorted(r["params"]["x"] for r in finished) == [1, 2, 3, 4, 5]  # each point once
+    assert store.get_sweep(sweep_id)["state"] == "finished"
+
+
 def test_hand_started_agents_and_ray_workers_share_a_sweep_exactly_once(pg_url, ray_head, tmp_path):
     sweep_file = write_sweep(tmp_path, GRID_24 + "  sleep: {value: 0.5}\n", name="sweep.yaml")
     runner = _run(pg_url, ray_head, str(sweep_file), "--jobs", "2", "--no-ui", cwd=tmp_path)

@@ -3,7 +3,8 @@
 Flags: --x, --y (numbers), --sleep SECONDS (skipped when TOY_NO_SLEEP is set),
 --fail_on X (exit 3 when x equals it),
 --child (start a grandchild that sleeps, to test process-group kills),
---stdout (print metrics as `name=value` lines instead of using the client).
+--stdout (print metrics as `name=value` lines instead of using the client),
+--release PATH (cut the sleep short once PATH exists).
 """
 
 import argparse
@@ -19,6 +20,7 @@ parser.add_argument("--sleep", type=float, default=0.0)
 parser.add_argument("--fail_on", type=float, default=None)
 parser.add_argument("--child", type=lambda v: v == "True", default=False)
 parser.add_argument("--stdout", type=lambda v: v == "True", default=False)
+parser.add_argument("--release", default="")
 args, _unknown = parser.parse_known_args()
 
 marker_dir = os.environ.get("TOY_PID_DIR")
@@ -42,7 +44,9 @@ else:
     run.finish()
 
 print("toy: working", flush=True)
-time.sleep(0 if os.environ.get("TOY_NO_SLEEP") else args.sleep)
+deadline = time.monotonic() + (0 if os.environ.get("TOY_NO_SLEEP") else args.sleep)
+while time.monotonic() < deadline and not (args.release and os.path.exists(args.release)):
+    time.sleep(0.05)
 if args.fail_on is not None and args.x == args.fail_on:
     print(f"toy: boom at x={args.x}", file=sys.stderr, flush=True)
     sys.exit(3)

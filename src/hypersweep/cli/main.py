@@ -17,13 +17,23 @@ from ..config import ConfigError, describe_space
 from ..config.command import format_value
 from ..controller import best_runs, importance, sweep_config
 from ..credentials import SecretError
-from ..launch import GpuError, Launcher, LocalLauncher, assign_gpus, detect_gpus
+from ..launch import GpuError, Launcher, LocalLauncher
 from ..launch.ray_backend import RayLaunchError
 from ..scaffold import ScaffoldError
 from ..store import STORE_ENV, NotFound, Store, StoreError
 from ..store import schema as s
 from . import auth_cmd, init_cmd, render, secret_cmd
 from .progress import supervise
+from .workers import (
+    BackendOption,
+    CpusOption,
+    GpusOption,
+    JobsOption,
+    RayAddressOption,
+    WorkerOptionError,
+    WorkerPlan,
+    plan_workers,
+)
 
 app = typer.Typer(
     help="Hyperparameter sweeps in the Weights & Biases sweep format, on your own machines.",
@@ -100,70 +110,79 @@ def sweep(
     print(sweep_id)
 
 
+UiOption = Annotated[
+    bool, typer.Option("--ui/--no-ui", help="Serve the dashboard on 127.0.0.1 meanwhile.")
+]
+UiPortOption = Annotated[
+    int, typer.Option(min=0, max=65535, help="Dashboard port (the next free one if taken).")
+]
+
+
 @app.command()
 def run(
     ctx: typer.Context,
     sweep_file: Path,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers.")] = 1,
-    gpus_per_job: Annotated[
-        float | None,  # noqa: UP007
-        typer.Option(
-            min=0,
-            help="GPUs per worker [default: 1 where GPUs exist, else 0]; "
-            "fractions (0.5) share a GPU, with --backend ray.",
-        ),
-    ] = None,
+    jobs: JobsOption = 1,
+    gpus_per_job: GpusOption = None,
     seed: Annotated[int | None, typer.Option(help="Seed for random and bayes search.")] = None,  # noqa: UP007
-    backend: Annotated[
-        str, typer.Option(help="Where workers run: local (processes here) or ray (a Ray cluster).")
-    ] = "local",
-    ray_address: Annotated[
-        str | None,  # noqa: UP007
-        typer.Option(
-            help="Ray cluster to join: auto, IP:PORT or ray://host:10001 "
-            "[default: RAY_ADDRESS, else a new local Ray instance]."
-        ),
-    ] = None,
-    cpus_per_job: Annotated[
-        float, typer.Option(min=0, help="CPUs each Ray worker asks for (--backend ray).")
-    ] = 1.0,
+    backend: BackendOption = "local",
+    ray_address: RayAddressOption = None,
+    cpus_per_job: CpusOption = 1.0,
     fail_fast: Annotated[
         int, typer.Option(min=0, help="Stop when the first N runs all fail (0: never).")
     ] = 5,
-    ui: Annotated[
-        bool, typer.Option("--ui/--no-ui", help="Serve the dashboard on 127.0.0.1 meanwhile.")
-    ] = True,
-    ui_port: Annotated[
-        int, typer.Option(min=0, max=65535, help="Dashboard port (the next free one if taken).")
-    ] = DEFAULT_UI_PORT,
+    ui: UiOption = True,
+    ui_port: UiPortOption = DEFAULT_UI_PORT,
 ) -> None:
     """Create a sweep and run it with N parallel workers, showing live progress."""
     store = _store(ctx)
-    if backend not in ("local", "ray"):
-        raise CliError(f"--backend {backend!r}: use local or ray")
-    ray_launcher = None
-    if backend == "ray":
-        from .ray_run import prepare_ray
-
-        ray_launcher = prepare_ray(store, sweep_file, jobs, gpus_per_job, cpus_per_job, ray_address)
-        layout, workers_text = [None] * jobs, ray_launcher.describe()
-    else:
-        if ray_address is not None:
-            raise CliError("--ray-address needs --backend ray")
-        if gpus_per_job is not None and not float(gpus_per_job).is_integer():
-            raise CliError(f"--gpus-per-job {gpus_per_job:g}: fractions need --backend ray")
-        per_job = 1 if gpus_per_job is None else int(gpus_per_job)
-        layout, workers_text = _gpu_layout(jobs, per_job)
+    config = sweep_ops.load_runnable_config(sweep_file)  # a bad file fails before Ray starts
+    plan = plan_workers(
+        store,
+        sweep_ops.program_workdir(config, sweep_file),
+        jobs=jobs,
+        backend=backend,
+        gpus_per_job=gpus_per_job,
+        cpus_per_job=cpus_per_job,
+        ray_address=ray_address,
+    )
     sweep_id, _config = sweep_ops.create_sweep(store, sweep_file, seed=seed, fail_fast=fail_fast)
-    dashboard = _start_dashboard(store, sweep_id, ui_port) if ui else None
+    _run_workers(store, sweep_id, plan, ui_port if ui else None)
+
+
+@app.command()
+def resume(
+    ctx: typer.Context,
+    sweep_id: str,
+    jobs: JobsOption = 1,
+    gpus_per_job: GpusOption = None,
+    backend: BackendOption = "local",
+    ray_address: RayAddressOption = None,
+    cpus_per_job: CpusOption = 1.0,
+    ui: UiOption = True,
+    ui_port: UiPortOption = DEFAULT_UI_PORT,
+) -> None:
+    """Continue a paused, cancelled or failed sweep: interrupted points run again."""
+    store = _store(ctx)
+    sweep = store.get_sweep(sweep_id)
+    if sweep["state"] == s.SWEEP_FINISHED:
+        raise CliError(f"sweep {sweep_id} is finished: every point has run")
+    # Its secrets must resolve here before the sweep runs again.
+    sweep_ops.check_sweep_secrets(sweep_config(sweep), f"sweep {sweep_id}")
+    plan = plan_workers(
+        store,
+        Path(sweep["workdir"] or os.getcwd()),
+        jobs=jobs,
+        backend=backend,
+        gpus_per_job=gpus_per_job,
+        cpus_per_job=cpus_per_job,
+        ray_address=ray_address,
+    )
     try:
-        if ray_launcher is not None:
-            ray_launcher.attach(sweep_id)
-        _run_workers(store, sweep_id, layout, workers_text, ray_launcher)
-    finally:
-        if dashboard is not None:
-            dashboard.stop()
-            console.print("dashboard closed; `hypersweep ui` serves it again", highlight=False)
+        sweep_ops.resume_sweep(store, sweep_id)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    _run_workers(store, sweep_id, plan, ui_port if ui else None)
 
 
 def _start_dashboard(store: Store, sweep_id: str, port: int):  # type: ignore[no-untyped-def]
@@ -184,55 +203,27 @@ def _start_dashboard(store: Store, sweep_id: str, port: int):  # type: ignore[no
     return server
 
 
-@app.command()
-def resume(
-    ctx: typer.Context,
-    sweep_id: str,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers.")] = 1,
-    gpus_per_job: Annotated[int, typer.Option(min=0, help="GPUs per worker, if any.")] = 1,
-) -> None:
-    """Continue a paused, cancelled or failed sweep: interrupted points run again."""
-    store = _store(ctx)
-    layout, workers_text = _gpu_layout(jobs, gpus_per_job)
-    # Its secrets must resolve here before the sweep runs again.
-    sweep_ops.check_sweep_secrets(sweep_config(store.get_sweep(sweep_id)), f"sweep {sweep_id}")
-    try:
-        sweep_ops.resume_sweep(store, sweep_id)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    _run_workers(store, sweep_id, layout, workers_text)
-
-
-def _gpu_layout(jobs: int, gpus_per_job: int) -> tuple[list[str | None], str]:
-    gpus = detect_gpus()
-    layout = assign_gpus(gpus, jobs, gpus_per_job)
-    workers = f"{jobs} worker{'s' if jobs > 1 else ''}"
-    if gpus and gpus_per_job:
-        return layout, f"{workers} on GPUs " + " | ".join(str(g) for g in layout)
-    return layout, f"{workers} on CPU" + ("" if gpus else " (no NVIDIA GPU found)")
-
-
-def _run_workers(
-    store: Store,
-    sweep_id: str,
-    layout: list[str | None],
-    workers: str,
-    launcher: Launcher | None = None,
-) -> None:
+def _run_workers(store: Store, sweep_id: str, plan: WorkerPlan, ui_port: int | None) -> None:
+    plan.attach(sweep_id)
     sweep = store.get_sweep(sweep_id)
     console.print(
         f"sweep [bold]{sweep_id}[/bold] ({sweep['method']}, {render.metric_label(sweep['config'])})"
-        f" · {workers} · store {store.display_url}",
+        f" · {plan.description} · store {store.display_url}",
         highlight=False,
     )
-    if launcher is None:
-        launcher = LocalLauncher(store, sweep_id, layout, sweep["workdir"] or os.getcwd())
-    state = supervise(store, sweep, launcher, console, workers)
+    dashboard = _start_dashboard(store, sweep_id, ui_port) if ui_port is not None else None
+    launcher: Launcher = plan.ray_launcher or LocalLauncher(
+        store, sweep_id, plan.gpu_layout, sweep["workdir"] or os.getcwd()
+    )
+    try:
+        state = supervise(store, sweep, launcher, console, plan.description)
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+            console.print("dashboard closed; `hypersweep ui` serves it again", highlight=False)
     sweep = store.get_sweep(sweep_id)
     if state == s.SWEEP_PAUSED:
-        console.print(
-            f"interrupted; resume with: hypersweep resume {sweep_id} --jobs {len(layout)}"
-        )
+        console.print(f"interrupted; resume with: hypersweep resume {sweep_id} {plan.resume_flags}")
         raise typer.Exit(130)
     if state == s.SWEEP_FAILED:
         err.print(f"[red]sweep {sweep_id} {sweep['message']}[/red]", highlight=False)
@@ -593,6 +584,7 @@ def main() -> None:
         RayLaunchError,
         SecretError,
         ScaffoldError,
+        WorkerOptionError,
     ) as exc:
         # escape: messages may hold brackets (pip extras) that rich would take for markup
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)

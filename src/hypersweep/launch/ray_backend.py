@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,9 @@ def import_ray() -> Any:
 
 def run_agent(store_url: str, sweep_id: str, worker_id: str, env: dict[str, str]) -> int:
     """The Ray task: run one agent process here and return its exit code. The agent is a
-    child process, as with local workers, so killing the task (ray.cancel, node loss) also
-    ends the agent (parent-death signal) and the agent ends its program."""
+    child process, as with local workers. A plain ray.cancel stops it in order (SIGTERM:
+    it records its run killed); if the task's worker dies (node loss, force cancel) the
+    agent gets SIGTERM from its parent-death signal or is SIGKILLed by Ray."""
     import ray
 
     from ..agent.__main__ import BACKEND_ENV, NODE_ENV
@@ -56,26 +57,43 @@ def run_agent(store_url: str, sweep_id: str, worker_id: str, env: dict[str, str]
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES") if ray.get_gpu_ids() else None
     node = ray.get_runtime_context().get_node_id()
     command = [sys.executable, "-m", "hypersweep.agent", store_url, sweep_id, worker_id]
-    proc = subprocess.Popen(
-        [*command, *([] if gpus is None else [gpus])],
-        env={**os.environ, **env, BACKEND_ENV: "ray", NODE_ENV: node},
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        preexec_fn=signal_on_parent_death(15),  # SIGTERM: the agent records its run killed
-    )
-    try:
-        while True:
-            # Waiting with a timeout runs Python code between polls: ray.cancel's
-            # KeyboardInterrupt can only be raised there, never inside a blocking waitpid.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                return proc.wait(timeout=1.0)
-    except KeyboardInterrupt:  # ray.cancel(force=False): stop the agent in order
-        proc.terminate()
+    with _interruptible():
+        proc = subprocess.Popen(
+            [*command, *([] if gpus is None else [gpus])],
+            env={**os.environ, **env, BACKEND_ENV: "ray", NODE_ENV: node},
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=signal_on_parent_death(15),  # SIGTERM: the agent records its run killed
+        )
         try:
-            return proc.wait(AGENT_STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return proc.wait()
+            while True:
+                # Waiting with a timeout runs Python code between polls: ray.cancel's
+                # KeyboardInterrupt can only be raised there, never inside a blocking waitpid.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    return proc.wait(timeout=1.0)
+        except KeyboardInterrupt:  # ray.cancel(force=False): stop the agent in order
+            proc.terminate()
+            try:
+                return proc.wait(AGENT_STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                return proc.wait()
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """A plain ray.cancel interrupts the task as Ctrl-C would (_thread.interrupt_main), which
+    does nothing where SIGINT is ignored, as in the Ray instance that `run` starts (see
+    connect). Python's own Ctrl-C handler while the task runs; the worker's afterwards."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: nothing to restore
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -247,23 +265,21 @@ class RayLauncher:
         return None if code == 0 else f"agent exited with code {code}"
 
     def stop(self, grace: float = AGENT_STOP_GRACE_S + 5) -> None:
-        """End every worker: cancel its Ray task for good (the Ray worker process is
-        killed), which sends its agent SIGTERM (parent-death signal): the agent kills its
-        program and records the run killed. Runs no agent recorded in time are crashed."""
+        """End every worker in order: a plain ray.cancel raises KeyboardInterrupt in its
+        task, which SIGTERMs its agent: the agent kills its program, records the run
+        killed and leaves. Tasks still there after `grace` are force-cancelled (Ray then
+        SIGKILLs the agent); runs no agent recorded are crashed."""
         if self._ray is None:
             return
         ours = {slot.worker_id for slot in self.slots if slot.worker_id}
+        running = [slot.ref for slot in self.slots if slot.ref is not None]
+        for ref in running:
+            self._ray.cancel(ref, force=False)
+        _, stuck = self._ray.wait(running, num_returns=len(running), timeout=grace)
+        for ref in stuck:
+            self._ray.cancel(ref, force=True)
         for slot in self.slots:
-            if slot.ref is not None:
-                # Not force=False: its KeyboardInterrupt never reaches a task blocked in a
-                # wait, so the agent would not hear of it.
-                self._ray.cancel(slot.ref, force=True)
-                slot.ref = None
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not ours & {w["id"] for w in self.store.list_workers(self.sweep_id)}:
-                break
-            time.sleep(0.2)
+            slot.ref = None
         for worker_id in ours:
             leftovers = self.store.crash_worker_runs(worker_id, "stopped with its worker")
             _stop_local_programs(leftovers)
