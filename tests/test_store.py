@@ -93,3 +93,35 @@ def test_first_verdict_wins(store):
     assert controller.record_run_end(store, run["id"], s.KILLED)
     assert not controller.record_run_end(store, run["id"], s.FAILED, exit_code=-15)
     assert store.get_run(run["id"])["state"] == s.KILLED
+
+
+def test_best_runs_rank_in_sql_skip_what_is_not_a_number_and_keep_the_earlier_tie(store):
+    grid = {**GRID, "parameters": {"a": {"values": list(range(9))}}}
+    sweep_id = _sweep(store, grid)
+    outcomes = [  # (summary, final state) per run, in claim order
+        ({"score": 0.5}, s.FINISHED),
+        ({"score": 0.9}, s.FINISHED),
+        ({"score": "high"}, s.FINISHED),  # a text summary is not ranked
+        ({"other": 5.0}, s.FINISHED),  # nor a run that never logged the metric
+        ({"score": None}, s.FINISHED),  # nor a non-finite value (stored as null)
+        ({"score": 7.0}, s.FAILED),  # nor a failed run, however good
+        ({"score": 0.9}, s.FINISHED),  # ties the second run: ranked after it
+        ({"score": 0.7}, s.STOPPED_EARLY),  # stopped early: its value counts
+        ({"score": 0.1}, s.FINISHED),
+    ]
+    ids = []
+    for summary, state in outcomes:
+        run = controller.claim_next_run(store, sweep_id, "w", "h").run
+        store.add_metrics(run["id"], [], summary)
+        controller.record_run_end(store, run["id"], state, exit_code=0)
+        ids.append(run["id"])
+    sweep = store.get_sweep(sweep_id)
+    best = controller.best_runs(store, sweep, top=10)
+    assert [r["id"] for r in best] == [ids[1], ids[6], ids[7], ids[0], ids[8]]
+    assert best[0]["summary"] == {"score": 0.9} and best[0]["params"] == {"a": 1}
+    minimize = {**grid, "metric": {"name": "score", "goal": "minimize"}}
+    store.update_sweep(sweep_id, config=parse_sweep_config(minimize).raw)
+    assert [r["id"] for r in controller.best_runs(store, store.get_sweep(sweep_id), 2)] == [
+        ids[8],
+        ids[0],
+    ]

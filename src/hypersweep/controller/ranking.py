@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..store import Row, Store
-from ..store import schema as s
 from .claims import model_trials, sweep_config
 
 
 def best_runs(store: Store, sweep: Row, top: int = 1) -> list[Row]:
-    """Finished runs ranked by the sweep metric's summary value."""
+    """Finished (and stopped-early) runs ranked by the sweep metric's summary value."""
     config = sweep_config(sweep)
     if config.metric is None:
         return []
-    name = config.metric.name
-    scored = [
-        r
-        for r in store.list_runs(sweep["id"], [s.FINISHED, s.STOPPED_EARLY])
-        if isinstance(r["summary"].get(name), (int, float)) and np.isfinite(r["summary"][name])
-    ]
-    scored.sort(key=lambda r: r["summary"][name], reverse=config.metric.goal == "maximize")
-    return scored[:top]
+    return store.top_runs(sweep["id"], config.metric.name, config.metric.goal, top)
 
 
 def importance(store: Store, sweep: Row) -> dict[str, float] | None:
