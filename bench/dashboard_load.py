@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+import httpx2
 from fastapi import FastAPI
 from sqlalchemy import insert, select
 
@@ -121,7 +121,7 @@ def timed(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
     return statistics.median(times), size
 
 
-def fetch_all(http: httpx.Client, urls: list[str]) -> int:
+def fetch_all(http: httpx2.Client, urls: list[str]) -> int:
     total = 0
     for url in urls:
         response = http.get(url)
@@ -185,7 +185,7 @@ def main() -> None:
                 f"{api}/parallel",
                 f"{api}/importance",
             ]
-            with httpx.Client(timeout=120) as http:
+            with httpx2.Client(timeout=120) as http:
                 fetch_all(http, page_calls)  # warm up (imports, caches)
                 ours_t, ours_b = timed(lambda: fetch_all(http, page_calls), args.repeat)
                 naive_url = f"{naive.bound.url('')}/naive/sweeps/{sweep_id}"

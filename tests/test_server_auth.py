@@ -8,7 +8,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from conftest import hypersweep_cmd, wait_for, write_sweep
 from fastapi.testclient import TestClient
@@ -79,7 +79,7 @@ def test_token_required_and_never_logged(sqlite_url: str, tmp_path: Path) -> Non
         tmp_path,
     )
     try:
-        with httpx.Client(timeout=10, follow_redirects=True) as http:
+        with httpx2.Client(timeout=10, follow_redirects=True) as http:
             assert http.get(ui.url("/api/sweeps")).status_code == 401
             assert http.get(ui.url("/")).status_code == 401
             wrong = {"Authorization": "Bearer not-it"}
@@ -110,7 +110,7 @@ def test_new_token_is_printed_once(sqlite_url: str, tmp_path: Path) -> None:
     )
     try:
         token = re.search(r"\?token=([\w-]+)", ui.log.read_text()).group(1)  # type: ignore[union-attr]
-        with httpx.Client(timeout=10, follow_redirects=True) as http:
+        with httpx2.Client(timeout=10, follow_redirects=True) as http:
             assert http.get(ui.url("/api/sweeps")).status_code == 401
             assert http.get(ui.url(f"/?token={token}")).status_code == 200
     finally:
