@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from string import Template
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -15,7 +16,9 @@ from .routes import router
 from .views import ImportanceCache
 
 STATIC = Path(__file__).parent / "static"
-PAGES = {"/": "index.html", "/sweeps/{sweep_id}": "sweep.html", "/runs/{run_id}": "run.html"}
+PAGES_DIR = Path(__file__).parent / "pages"
+# route -> (page name: its title, its body in pages/NAME.html, its script static/NAME.js)
+PAGES = {"/": "sweeps", "/sweeps/{sweep_id}": "sweep", "/runs/{run_id}": "run"}
 
 
 def create_app(
@@ -57,8 +60,15 @@ def create_app(
 
 
 def _page(name: str):  # type: ignore[no-untyped-def]
-    async def page() -> FileResponse:
-        return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+    """One page: the shared shell (head, scripts, header, banners) around its own body.
+    Only our own files go in; the data arrives later through the JSON API."""
+    shell = Template((PAGES_DIR / "shell.html").read_text())
+    html = shell.substitute(
+        title=name, script=f"{name}.js", body=(PAGES_DIR / f"{name}.html").read_text().rstrip()
+    )
 
-    page.__name__ = name.replace(".", "_")
+    async def page() -> HTMLResponse:
+        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+    page.__name__ = f"{name}_page"
     return page
