@@ -102,10 +102,12 @@ def _watch_live(
 ) -> None:
     """A terminal: a panel redrawn in place."""
     with Live(console=console, auto_refresh=False) as live:
-        while _keep_going(launcher, interrupted):
-            live.update(progress.panel(progress.snapshot(), launcher.notices), refresh=True)
+        while True:
+            running, snap = _step(progress, launcher, interrupted)
+            live.update(progress.panel(snap, launcher.notices), refresh=True)
+            if not running:
+                return
             time.sleep(POLL_S)
-        live.update(progress.panel(progress.snapshot(), launcher.notices), refresh=True)
 
 
 def _watch_log(
@@ -114,11 +116,11 @@ def _watch_log(
     """Not a terminal (CI, a log file): one line whenever something changed."""
     last_line = ""
     while True:
-        running = _keep_going(launcher, interrupted)
+        running, snap = _step(progress, launcher, interrupted)
         for notice in launcher.notices:
             console.print(notice, soft_wrap=True)
         launcher.notices.clear()
-        line = progress.line(progress.snapshot())
+        line = progress.line(snap)
         if line != last_line:
             console.print(line, soft_wrap=True, highlight=False)
             last_line = line
@@ -127,6 +129,13 @@ def _watch_log(
         time.sleep(POLL_S)
 
 
-def _keep_going(launcher: Launcher, interrupted: dict[str, bool]) -> bool:
+def _step(
+    progress: Progress, launcher: Launcher, interrupted: dict[str, bool]
+) -> tuple[bool, dict[str, Any]]:
+    """Tend the workers, then read the sweep: (keep watching?, what to show). A sweep
+    cancelled from elsewhere (`kill`, the dashboard) ends the watch at once: stopping the
+    workers from here is quicker than each noticing at its next heartbeat, on any node."""
     launcher.poll()  # before alive(): a dead worker may be replaced
-    return launcher.alive() > 0 and not interrupted["flag"]
+    snap = progress.snapshot()
+    cancelled = snap["sweep"]["state"] == s.SWEEP_CANCELLED
+    return launcher.alive() > 0 and not interrupted["flag"] and not cancelled, snap
