@@ -107,6 +107,46 @@ def wait_for(predicate: Callable[[], object], timeout: float = 60, what: str = "
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def start_hypersweep(
+    store_url: str, *args: str, cwd: Path, env: dict[str, str] | None = None, **popen: object
+) -> subprocess.Popen[str]:
+    """`hypersweep --store URL ARGS...` in the background (`run`, `agent`): output merged
+    and wide enough never to wrap, no stdin."""
+    return subprocess.Popen(
+        hypersweep_cmd("--store", store_url, *args),
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,  # type: ignore[call-overload]
+    )
+
+
+def wait_for_sweep(store: Store) -> str:
+    """The id of the sweep a background `run` has just created (the store's only one)."""
+    return wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+
+
+def running_programs(store: Store, sweep_id: str) -> list[dict]:
+    """The sweep's runs whose program has started (running, with a pid)."""
+    return [r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]]
+
+
+# Eight points alternating quick and 120 s runs, each long one with a grandchild process in
+# its group: after the first quick point, every worker (up to 3) holds a long run.
+LONG_RUNS_GRID = """
+program: TOY
+method: grid
+metric: {name: score, goal: maximize}
+parameters:
+  x: {values: [1, 2, 3, 4, 5, 6, 7, 8]}
+  sleep: {values: [0, 120]}
+  child: {value: true}
+"""
+
+
 def write_sweep(directory: Path, body: str, name: str = "sweep.yaml") -> Path:
     """A sweep file whose program is tests/programs/toy.py."""
     path = directory / name

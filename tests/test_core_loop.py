@@ -9,7 +9,15 @@ import subprocess
 from pathlib import Path
 
 import psutil
-from conftest import hypersweep_cmd, wait_for, write_sweep
+from conftest import (
+    LONG_RUNS_GRID,
+    hypersweep_cmd,
+    running_programs,
+    start_hypersweep,
+    wait_for,
+    wait_for_sweep,
+    write_sweep,
+)
 
 from hypersweep.store import Store
 
@@ -133,9 +141,7 @@ parameters:
         stderr=subprocess.DEVNULL,
     )
     store = Store(store_url)
-    first = wait_for(
-        lambda: [r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]], what="a run"
-    )[0]
+    first = wait_for(lambda: running_programs(store, sweep_id), what="a run")[0]
     agent.send_signal(signal.SIGKILL)
     agent.wait(10)
     # The program dies with its agent (no orphan left running unsupervised).
@@ -173,36 +179,19 @@ def _program_processes(marker: Path) -> list[psutil.Process]:
 
 
 def test_kill_stops_every_process_and_keeps_results(cli, store_url, tmp_path):
-    sweep_file = write_sweep(
-        tmp_path,
-        """
-program: TOY
-method: grid
-metric: {name: score, goal: maximize}
-parameters:
-  x: {values: [1, 2, 3, 4, 5, 6, 7, 8]}
-  sleep: {values: [0, 120]}
-  child: {value: true}
-""",
-    )
+    sweep_file = write_sweep(tmp_path, LONG_RUNS_GRID)
     pid_dir = tmp_path / "pids"
     pid_dir.mkdir()
-    runner = subprocess.Popen(
-        hypersweep_cmd("--store", store_url, "run", str(sweep_file), "--jobs", "3"),
-        cwd=tmp_path,
-        env={**os.environ, "TOY_PID_DIR": str(pid_dir)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    runner = start_hypersweep(
+        store_url, "run", str(sweep_file), "--jobs", "3", cwd=tmp_path,
+        env={"TOY_PID_DIR": str(pid_dir)},
+    )  # fmt: skip
     store = Store(store_url)
-    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
-    # sleep values alternate 0/120: the first point finishes, then three long runs hold all
-    # three workers.
+    sweep_id = wait_for_sweep(store)
     wait_for(
         lambda: (
             store.run_counts(sweep_id).get(sweep_id, {}).get("finished", 0) >= 1
-            and len([r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]]) == 3
+            and len(running_programs(store, sweep_id)) == 3
         ),
         what="one finished run and three running",
     )

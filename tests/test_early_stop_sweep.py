@@ -3,14 +3,12 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAMS, hypersweep_cmd, wait_for
+from conftest import PROGRAMS, start_hypersweep, wait_for, wait_for_sweep
 
 from hypersweep import controller
 from hypersweep.config import parse_sweep_config
@@ -131,17 +129,10 @@ def test_bad_runs_stop_early_and_the_sweep_goes_on(store_url, tmp_path, early_te
             program=PROGRAMS / "curve.py", early_terminate=early_terminate, go_file=go_file
         )
     )
-    runner = subprocess.Popen(
-        hypersweep_cmd("--store", store_url, "run", str(sweep_file), "--jobs", "2"),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    runner = start_hypersweep(store_url, "run", str(sweep_file), "--jobs", "2", cwd=tmp_path)
     try:
         store = Store(store_url)
-        sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+        sweep_id = wait_for_sweep(store)
         wait_for(
             lambda: len(store.list_runs(sweep_id, [s.FINISHED])) == 3,
             timeout=120,

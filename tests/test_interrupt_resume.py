@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 
 import psutil
-from conftest import hypersweep_cmd, wait_for, write_sweep
+from conftest import (
+    running_programs,
+    start_hypersweep,
+    wait_for,
+    wait_for_sweep,
+    write_sweep,
+)
 
 from hypersweep.store import Store
 
@@ -22,23 +27,17 @@ parameters:
 
 
 def _start_run(store_url, sweep_file, tmp_path, jobs="2"):
-    return subprocess.Popen(
-        hypersweep_cmd("--store", store_url, "run", str(sweep_file), "--jobs", jobs),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return start_hypersweep(store_url, "run", str(sweep_file), "--jobs", jobs, cwd=tmp_path)
 
 
 def test_ctrl_c_pauses_cleanly_and_resume_finishes_the_sweep(cli, store_url, tmp_path, monkeypatch):
     sweep_file = write_sweep(tmp_path, SLOW_GRID)
     runner = _start_run(store_url, sweep_file, tmp_path)
     store = Store(store_url)
-    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    sweep_id = wait_for_sweep(store)
     running = wait_for(
         lambda: (
-            [r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]]
+            running_programs(store, sweep_id)
             if any(r["params"]["sleep"] == 60 for r in store.list_runs(sweep_id, ["running"]))
             else None
         ),
@@ -78,10 +77,8 @@ parameters:
     )
     runner = _start_run(store_url, sweep_file, tmp_path, jobs="1")
     store = Store(store_url)
-    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
-    victim = wait_for(
-        lambda: [r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]], what="a run"
-    )[0]
+    sweep_id = wait_for_sweep(store)
+    victim = wait_for(lambda: running_programs(store, sweep_id), what="a run")[0]
     worker_pid = store.list_workers(sweep_id)[0]["pid"]
     os.kill(worker_pid, signal.SIGKILL)
     out, _ = runner.communicate(timeout=120)
@@ -99,7 +96,7 @@ def test_workers_and_programs_stop_when_run_itself_is_sigkilled(store_url, tmp_p
     sweep_file = write_sweep(tmp_path, SLOW_GRID)
     runner = _start_run(store_url, sweep_file, tmp_path)
     store = Store(store_url)
-    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    sweep_id = wait_for_sweep(store)
     long_run = wait_for(
         lambda: [
             r

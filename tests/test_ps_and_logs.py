@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import threading
 from pathlib import Path
 
 import psutil
-from conftest import hypersweep_cmd, wait_for
+from conftest import (
+    running_programs,
+    start_hypersweep,
+    wait_for,
+    wait_for_sweep,
+)
 
 # Each run prints a line, then holds until the test opens its gate (a file named after the
 # run id), with a deadline so that nothing is left behind if the test fails.
@@ -52,30 +56,18 @@ class Reader:
         return "\n".join(self.lines)
 
 
-def _popen(store_url: str, cwd: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        hypersweep_cmd("--store", store_url, *args),
-        cwd=cwd,
-        env={**os.environ, "COLUMNS": "200"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 def test_ps_and_logs_follow_on_a_live_sweep_then_kill(cli, store, store_url, tmp_path):
     gates = tmp_path / "gates"
     gates.mkdir()
     (tmp_path / "gated.py").write_text(GATED_PROGRAM.format(gates=str(gates)))
     (tmp_path / "sweep.yaml").write_text(SWEEP)
-    runner = _popen(store_url, tmp_path, "run", "sweep.yaml", "--jobs", "2")
+    runner = start_hypersweep(store_url, "run", "sweep.yaml", "--jobs", "2", cwd=tmp_path)
     runner_out = Reader(runner)
     try:
-        sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+        sweep_id = wait_for_sweep(store)
 
         def both_working():
-            runs = [r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]]
+            runs = running_programs(store, sweep_id)
             if len(runs) != 2:
                 return None
             for run in runs:
@@ -121,7 +113,7 @@ def test_ps_and_logs_follow_on_a_live_sweep_then_kill(cli, store, store_url, tmp
         assert "toy: working" in now and "toy: done" not in now
 
         # logs --follow: prints as the program writes and leaves once the run has ended.
-        follower = _popen(store_url, tmp_path, "logs", first["id"], "--follow")
+        follower = start_hypersweep(store_url, "logs", first["id"], "--follow", cwd=tmp_path)
         followed = Reader(follower)
         try:
             wait_for(lambda: "toy: working" in followed.lines, what="logs --follow output")

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import hypersweep_cmd, wait_for, write_sweep
+from conftest import (
+    LONG_RUNS_GRID,
+    hypersweep_cmd,
+    running_programs,
+    start_hypersweep,
+    wait_for,
+    wait_for_sweep,
+    write_sweep,
+)
 
 from hypersweep.store import Store
 
@@ -113,19 +121,13 @@ def pg_url(store_url: str) -> str:
     return store_url
 
 
-def _run(store_url: str, ray_head: str, *args: str, cwd: Path) -> subprocess.Popen[str]:
+def _run(
+    store_url: str, ray_head: str, *args: str, cwd: Path, **popen: object
+) -> subprocess.Popen[str]:
     """`run --backend ray` on the head; CPU-only workers unless `args` ask for GPUs."""
     gpus = [] if "--gpus-per-job" in args else ["--gpus-per-job", "0"]
-    return subprocess.Popen(
-        hypersweep_cmd(
-            "--store", store_url, "run", *args, *gpus, "--backend", "ray", "--ray-address", ray_head
-        ),
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    ray = ["--backend", "ray", "--ray-address", ray_head]
+    return start_hypersweep(store_url, "run", *args, *gpus, *ray, cwd=cwd, **popen)
 
 
 def _ray_agent_tasks() -> list[psutil.Process]:
@@ -181,25 +183,14 @@ def test_grid_24_with_4_ray_workers_runs_each_point_once_and_records_nodes(
 
 
 def test_kill_stops_ray_workers_and_programs_and_keeps_results(pg_url, ray_head, pid_dir, tmp_path):
-    sweep_file = write_sweep(
-        tmp_path,
-        """
-program: TOY
-method: grid
-metric: {name: score, goal: maximize}
-parameters:
-  x: {values: [1, 2, 3, 4, 5, 6, 7, 8]}
-  sleep: {values: [0, 120]}
-  child: {value: true}
-""",
-    )
+    sweep_file = write_sweep(tmp_path, LONG_RUNS_GRID)
     runner = _run(pg_url, ray_head, str(sweep_file), "--jobs", "3", "--no-ui", cwd=tmp_path)
     store = Store(pg_url)
-    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    sweep_id = wait_for_sweep(store)
     wait_for(
         lambda: (
             store.run_counts(sweep_id).get(sweep_id, {}).get("finished", 0) >= 1
-            and len([r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]]) == 3
+            and len(running_programs(store, sweep_id)) == 3
         ),
         timeout=120,
         what="one finished run and three running",
@@ -258,22 +249,14 @@ parameters:
   release: {{value: '{release}'}}
 """,
     )
-    runner = subprocess.Popen(
-        hypersweep_cmd(
-            "--store", pg_url, "run", str(sweep_file), "--jobs", "2", "--no-ui",
-            "--gpus-per-job", "0", "--backend", "ray", "--ray-address", ray_head,
-        ),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
+    runner = _run(
+        pg_url, ray_head, str(sweep_file), "--jobs", "2", "--no-ui", cwd=tmp_path,
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )  # fmt: skip
     store = Store(pg_url)
-    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    sweep_id = wait_for_sweep(store)
     wait_for(
-        lambda: len([r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]]) == 2,
+        lambda: len(running_programs(store, sweep_id)) == 2,
         timeout=120,
         what="two programs running",
     )
@@ -311,7 +294,7 @@ def test_hand_started_agents_and_ray_workers_share_a_sweep_exactly_once(pg_url, 
     sweep_file = write_sweep(tmp_path, GRID_24 + "  sleep: {value: 0.5}\n", name="sweep.yaml")
     runner = _run(pg_url, ray_head, str(sweep_file), "--jobs", "2", "--no-ui", cwd=tmp_path)
     store = Store(pg_url)
-    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    sweep_id = wait_for_sweep(store)
     agents = [
         subprocess.Popen(
             hypersweep_cmd("--store", pg_url, "agent", sweep_id),
@@ -353,9 +336,9 @@ parameters:
     )
     runner = _run(pg_url, ray_head, str(sweep_file), "--jobs", "2", "--no-ui", cwd=tmp_path)
     store = Store(pg_url)
-    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    sweep_id = wait_for_sweep(store)
     first = wait_for(
-        lambda: [r for r in store.list_runs(sweep_id, ["running"]) if r["pid"]],
+        lambda: running_programs(store, sweep_id),
         timeout=120,
         what="a running run",
     )[0]
@@ -433,7 +416,7 @@ parameters:
         pg_url, ray_head, str(sweep_file), "--jobs", "2", "--gpus-per-job", "0.5", cwd=tmp_path
     )
     store = Store(pg_url)
-    sweep_id = wait_for(lambda: store.list_sweeps(), what="the sweep")[0]["id"]
+    sweep_id = wait_for_sweep(store)
     # Both halves of the one GPU in use at once.
     wait_for(lambda: len(store.list_runs(sweep_id, ["running"])) == 2, timeout=120, what="two runs")
     out, _ = runner.communicate(timeout=240)
