@@ -179,3 +179,16 @@ def test_kill_needs_an_id_or_all_but_not_both(tmp_path):
 
 def test_kill_all_with_nothing_running(cli):
     assert "no running sweeps" in cli("kill", "--all").stdout
+
+
+def test_help_shows_defaults_and_brackets_as_written(tmp_path: Path):
+    """Help texts are plain text: a "[default: ...]" in them is not taken for markup."""
+    top = hs(tmp_path, "--help").stdout
+    assert "[default: sqlite under ./.hypersweep]" in top
+    for command in ("run", "resume"):
+        text = " ".join(hs(tmp_path, command, "--help").stdout.split())  # unwrapped
+        assert "GPUs per worker [default: 1 where GPUs exist, else 0]" in text
+        assert "[default: RAY_ADDRESS, else a new local Ray instance]" in text
+    init_help = " ".join(hs(tmp_path, "init", "--help").stdout.split())
+    assert "[default: My Project]" in init_help and "[default: modules]" in init_help
+    assert "secret add [OPTIONS] {name} [@FILE]" in hs(tmp_path, "secret", "add", "--help").stdout

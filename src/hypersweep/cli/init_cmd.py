@@ -53,7 +53,8 @@ def _ask(
 
 def init(
     directory: Annotated[
-        Path, typer.Argument(help="Where to create the project [default: here].")
+        Path,
+        typer.Argument(help="Where to create the project [default: here].", show_default=False),
     ] = Path("."),
     name: Annotated[
         str | None,  # noqa: UP007

@@ -40,6 +40,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: "[default: ...]" must show as written
 )
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long

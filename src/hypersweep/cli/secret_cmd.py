@@ -53,7 +53,7 @@ def add(
     name: str,
     source: Annotated[
         str | None,  # noqa: UP007
-        typer.Argument(metavar="[@FILE]", help="Read the value from FILE (mode 0600)."),
+        typer.Argument(metavar="@FILE", help="Read the value from FILE (mode 0600)."),
     ] = None,
     from_env: Annotated[
         str | None,  # noqa: UP007
