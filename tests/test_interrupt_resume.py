@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 
 import psutil
@@ -46,7 +47,10 @@ def test_ctrl_c_pauses_cleanly_and_resume_finishes_the_sweep(cli, store_url, tmp
     runner.send_signal(signal.SIGINT)
     out, _ = runner.communicate(timeout=60)
     assert runner.returncode == 130
-    assert f"hypersweep resume {sweep_id}" in out
+    # The command to continue, with the store given on the command line: ready to paste.
+    [hint] = [line for line in out.splitlines() if line.startswith("interrupted; resume with: ")]
+    hint_args = shlex.split(hint.removeprefix("interrupted; resume with: hypersweep "))
+    assert hint_args == ["--store", store_url, "resume", sweep_id, "--jobs", "2"], hint
     assert store.get_sweep(sweep_id)["state"] == "paused"
     assert not any(psutil.pid_exists(r["pid"]) for r in running)
     interrupted = [r for r in store.list_runs(sweep_id) if r["state"] == "killed"]

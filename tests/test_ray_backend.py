@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -264,8 +265,12 @@ parameters:
     os.killpg(runner.pid, signal.SIGINT)  # Ctrl-C
     out, _ = runner.communicate(timeout=120)
     assert runner.returncode == 130, out
-    hint = f"hypersweep resume {sweep_id} --jobs 2 --backend ray --ray-address {ray_head}"
-    assert hint in out, out
+    # The hint repeats the store and the worker flags: it is run as printed, below.
+    [hint] = [line for line in out.splitlines() if line.startswith("interrupted; resume with: ")]
+    hint_args = shlex.split(hint.removeprefix("interrupted; resume with: hypersweep "))
+    assert hint_args[:2] == ["--store", pg_url], hint
+    flags = f"resume {sweep_id} --jobs 2 --backend ray --ray-address {ray_head} --gpus-per-job 0"
+    assert hint_args[2:] == flags.split(), hint
     # Stopped in order: each agent recorded its run killed (not crashed by the launcher)
     # and left; no program and no agent task is left behind.
     assert [r["state"] for r in store.list_runs(sweep_id)] == ["killed", "killed"]
@@ -275,7 +280,7 @@ parameters:
 
     release.touch()
     resumed = subprocess.run(
-        hypersweep_cmd("--store", pg_url, "resume", sweep_id, *hint.split()[3:], "--no-ui"),
+        hypersweep_cmd(*hint_args, "--no-ui"),
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -148,7 +149,7 @@ def run(
         ray_address=ray_address,
     )
     sweep_id, _config = sweep_ops.create_sweep(store, sweep_file, seed=seed, fail_fast=fail_fast)
-    _run_workers(store, sweep_id, plan, ui_port if ui else None)
+    _run_workers(store, sweep_id, plan, ui_port if ui else None, _store_flag(ctx))
 
 
 @app.command()
@@ -183,7 +184,7 @@ def resume(
         sweep_ops.resume_sweep(store, sweep_id)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    _run_workers(store, sweep_id, plan, ui_port if ui else None)
+    _run_workers(store, sweep_id, plan, ui_port if ui else None, _store_flag(ctx))
 
 
 def _start_dashboard(store: Store, sweep_id: str, port: int):  # type: ignore[no-untyped-def]
@@ -204,7 +205,18 @@ def _start_dashboard(store: Store, sweep_id: str, port: int):  # type: ignore[no
     return server
 
 
-def _run_workers(store: Store, sweep_id: str, plan: WorkerPlan, ui_port: int | None) -> None:
+def _store_flag(ctx: typer.Context) -> str:
+    """`--store URL ` when the store came from the command line (not the default, not
+    HYPERSWEEP_STORE), for commands we suggest; the password stays hidden."""
+    url = ctx.obj["store_url"]
+    if url is None or os.environ.get(STORE_ENV) == url:
+        return ""
+    return f"--store {shlex.quote(_store(ctx).display_url)} "
+
+
+def _run_workers(
+    store: Store, sweep_id: str, plan: WorkerPlan, ui_port: int | None, store_flag: str
+) -> None:
     plan.attach(sweep_id)
     sweep = store.get_sweep(sweep_id)
     console.print(
@@ -224,7 +236,13 @@ def _run_workers(store: Store, sweep_id: str, plan: WorkerPlan, ui_port: int | N
             console.print("dashboard closed; `hypersweep ui` serves it again", highlight=False)
     sweep = store.get_sweep(sweep_id)
     if state == s.SWEEP_PAUSED:
-        console.print(f"interrupted; resume with: hypersweep resume {sweep_id} {plan.resume_flags}")
+        console.print(
+            f"interrupted; resume with: hypersweep {store_flag}resume {sweep_id} "
+            + plan.resume_flags,
+            markup=False,
+            highlight=False,
+            soft_wrap=True,  # one line to copy, however long
+        )
         raise typer.Exit(130)
     if state == s.SWEEP_FAILED:
         err.print(f"[red]sweep {sweep_id} {sweep['message']}[/red]", highlight=False)

@@ -3,6 +3,7 @@ before anything is recorded, so that workers that cannot start leave nothing beh
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -106,7 +107,7 @@ def _plan_ray(
         launcher.resources.gpus = 1.0
     flags = f"--jobs {jobs} --backend ray"
     if address is not None:
-        flags += f" --ray-address {address}"
+        flags += f" --ray-address {shlex.quote(address)}"
     if gpus_per_job is not None:
         flags += f" --gpus-per-job {gpus_per_job:g}"
     if cpus_per_job != 1.0:
