@@ -22,12 +22,12 @@ demo: $(VENV)/.demo
 	cd examples/digits && ../../$(BIN)/hypersweep run sweep.yaml --jobs $(JOBS)
 
 test: $(VENV)/.test
-	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff check src tests examples bench scripts
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests examples bench
-	$(BIN)/ruff format --check src tests examples bench
+	$(BIN)/ruff check src tests examples bench scripts
+	$(BIN)/ruff format --check src tests examples bench scripts
 
 clean:
 	rm -rf $(VENV) .hypersweep examples/digits/.hypersweep

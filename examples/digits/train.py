@@ -43,7 +43,9 @@ def main() -> None:
         hidden_layer_sizes=(args.hidden,),
         learning_rate_init=args.learning_rate,
         alpha=args.alpha,
-        batch_size=args.batch_size,
+        # Batches are cut below; sklearn's "auto" batch size then takes each whole (one
+        # gradient step per partial_fit), where a fixed one would warn on the last, short one.
+        batch_size="auto",
         random_state=args.seed,
     )
     classes = np.unique(digits.target)
