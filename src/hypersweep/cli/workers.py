@@ -48,7 +48,6 @@ class WorkerOptionError(Exception):
 class WorkerPlan:
     """What the workers will be, decided before the sweep runs."""
 
-    jobs: int
     description: str  # for the header line: "2 workers on CPU", "4 Ray workers (...)"
     gpu_layout: list[str | None]  # local workers: CUDA_VISIBLE_DEVICES of each
     ray_launcher: RayLauncher | None  # set for --backend ray, already connected
@@ -86,7 +85,7 @@ def plan_workers(
     else:
         description = f"{workers} on CPU" + ("" if gpus else " (no NVIDIA GPU found)")
     flags = f"--jobs {jobs}" + ("" if gpus_per_job is None else f" --gpus-per-job {per_job}")
-    return WorkerPlan(jobs, description, layout, None, flags)
+    return WorkerPlan(description, layout, None, flags)
 
 
 def _plan_ray(
@@ -112,4 +111,4 @@ def _plan_ray(
         flags += f" --gpus-per-job {gpus_per_job:g}"
     if cpus_per_job != 1.0:
         flags += f" --cpus-per-job {cpus_per_job:g}"
-    return WorkerPlan(jobs, launcher.describe(), [None] * jobs, launcher, flags)
+    return WorkerPlan(launcher.describe(), [None] * jobs, launcher, flags)
