@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 JOBS ?= 2
+# As in an activated virtualenv: `${interpreter}` in a sweep is the first `python` on PATH.
+ACTIVATE := PATH="$(abspath $(BIN)):$$PATH"
 
 .PHONY: demo test lint clean
 
@@ -19,11 +21,11 @@ $(VENV)/.test: $(BIN)/activate pyproject.toml
 	touch $@
 
 demo: $(VENV)/.demo
-	cd examples/digits && ../../$(BIN)/hypersweep run sweep.yaml --jobs $(JOBS)
+	cd examples/digits && $(ACTIVATE) hypersweep run sweep.yaml --jobs $(JOBS)
 
 test: $(VENV)/.test
 	$(BIN)/ruff check src tests examples bench scripts
-	$(BIN)/python -m pytest -q
+	$(ACTIVATE) python -m pytest -q -rs
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests examples bench scripts

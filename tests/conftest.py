@@ -19,6 +19,10 @@ from hypersweep.store import Store
 PG_SERVER = os.environ.get("HYPERSWEEP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PROGRAMS = Path(__file__).parent / "programs"
 
+# As in an activated virtualenv: `python` on PATH is the interpreter running the tests, so
+# `${interpreter}` (W&B's bare `python`) finds hypersweep and the test extras.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
 # Fast heartbeats so crash detection takes seconds, not minutes.
 FAST_ENV = {"HYPERSWEEP_HEARTBEAT_INTERVAL": "0.5", "HYPERSWEEP_HEARTBEAT_TIMEOUT": "4"}
 

@@ -144,6 +144,71 @@ def test_validate_explains_the_space(tmp_path):
     assert not (tmp_path / "store").exists()  # validating does not open the store
 
 
+def test_validate_shows_booleans_and_other_falsy_values(tmp_path):
+    # "[true, false]" once vanished: rich read it as a style tag.
+    (tmp_path / "falsy.yaml").write_text(
+        "program: train.py\nmethod: random\nparameters:\n"
+        "  b: {values: [true, false]}\n"
+        "  z: {values: [0, 0.0, '', null, false]}\n"
+        "  c0: {value: 0}\n  c1: {value: 0.0}\n  c2: {value: ''}\n"
+        "  c3: {value: null}\n  c4: {value: false}\n"
+    )
+    (tmp_path / "train.py").write_text("")
+    result = hs(tmp_path, "validate", "falsy.yaml")
+    assert result.returncode == 0, result.stderr
+    shown = {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.splitlines()[1:]}
+    assert shown == {
+        "b": "one of [true, false]",
+        "z": 'one of [0, 0.0, "", null, false]',
+        "c0": "constant 0",
+        "c1": "constant 0.0",
+        "c2": "constant ''",
+        "c3": "constant null",
+        "c4": "constant false",
+    }
+
+
+def test_validate_reports_a_missing_program(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "sweep.yaml").write_text(
+        "program: no_such_train.py\nmethod: grid\nparameters:\n  x: {values: [1, 2]}\n"
+    )
+    result = hs(tmp_path, "validate", "sub/sweep.yaml")
+    assert result.returncode == 2
+    assert_one_line_error(
+        result, "sub/sweep.yaml", "no_such_train.py", f"in {tmp_path} ", f"in {tmp_path / 'sub'}"
+    )
+
+
+def test_program_need_not_exist_when_the_command_does_not_run_it(tmp_path):
+    # W&B only passes `program` on through ${program}; without it, any value goes.
+    (tmp_path / "sweep.yaml").write_text(
+        "program: not a file at all\ncommand: [echo, '${args}']\nmethod: grid\n"
+        "parameters:\n  x: {values: [1, 2]}\n"
+    )
+    assert hs(tmp_path, "validate", "sweep.yaml").returncode == 0
+    created = hs(tmp_path, "sweep", "sweep.yaml")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip()
+
+
+def test_a_sweep_without_program_or_command(tmp_path):
+    # A W&B file for `wandb.agent(sweep_id, function=train)`: W&B accepts it, so do we;
+    # only `run`, which has no function to call, refuses it, before anything is recorded.
+    (tmp_path / "fn.yaml").write_text("method: random\nparameters:\n  x: {values: [1, 2]}\n")
+    assert hs(tmp_path, "validate", "fn.yaml").returncode == 0
+    result = hs(tmp_path, "run", "fn.yaml")
+    assert result.returncode == 2
+    assert_one_line_error(
+        result, "fn.yaml", "no program", "wandb.agent(sweep_id, function=...)", "program:"
+    )
+    assert not (tmp_path / "store").exists()
+    created = hs(tmp_path, "sweep", "fn.yaml")
+    assert created.returncode == 0, created.stderr
+    assert len(created.stdout.split()) == 1  # the id alone on stdout
+    assert "wandb.agent(" in created.stderr and "hypersweep agent" not in created.stderr
+
+
 def test_rm_refuses_without_yes_and_deletes_everything_with_it(cli, store, store_url, tmp_path):
     sweep_file = write_sweep(
         tmp_path, "program: TOY\nmethod: grid\nparameters:\n  x: {values: [1, 2]}\n"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,7 +35,8 @@ def with_env(monkeypatch):
 def test_default_command(with_env):
     assert DEFAULT_COMMAND == ("${env}", "${interpreter}", "${program}", "${args}")
     argv = render_command(config(), {"lr": 0.1, "bs": 16})
-    assert argv == ["/usr/bin/env", sys.executable, "train.py", "--bs=16", "--lr=0.1"]
+    # conftest puts this interpreter's bin dir first on PATH: `python` is found, as W&B writes
+    assert argv == ["/usr/bin/env", "python", "train.py", "--bs=16", "--lr=0.1"]
     argv = render_command(config(), {"lr": 0.1}, interpreter="python3")
     assert argv[:2] == ["/usr/bin/env", "python3"]
 
@@ -43,6 +45,36 @@ def test_env_omitted_without_usr_bin_env(monkeypatch):
     monkeypatch.setattr(command_mod, "_env_available", lambda: False)
     argv = render_command(config(), {"x": 1}, interpreter="py")
     assert argv == ["py", "train.py", "--x=1"]
+
+
+def _fake_python(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    python = directory / "python"
+    python.write_text("#!/bin/sh\n")
+    python.chmod(0o755)
+    return python
+
+
+def test_interpreter_is_python_on_the_runs_path(tmp_path):
+    python = _fake_python(tmp_path / "bin")
+    environ = {"PATH": f"{tmp_path / 'empty'}{os.pathsep}{python.parent}"}
+    assert command_mod.resolve_interpreter(environ) == "python"
+    assert command_mod.interpreter_path(environ) == str(python)
+    assert render(["${interpreter}"], environ=environ) == ["python"]
+
+
+def test_interpreter_falls_back_to_the_agents_own(tmp_path):
+    environ = {"PATH": str(tmp_path)}  # no python there (only python3, say)
+    assert command_mod.resolve_interpreter(environ) == sys.executable
+    assert command_mod.interpreter_path(environ) == sys.executable
+    assert render(["${interpreter}"], environ=environ) == [sys.executable]
+
+
+def test_interpreter_follows_the_given_environment_not_ours(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    python = _fake_python(tmp_path / "venv" / "bin")
+    assert render(["${interpreter}"], environ={"PATH": str(python.parent)}) == ["python"]
+    assert render(["${interpreter}"]) == [sys.executable]  # default: os.environ
 
 
 def test_args():
@@ -78,14 +110,16 @@ def test_args_no_boolean_flags():
 
 
 def test_hydra_macros():
-    assert render(["${args_append_hydra}"], {"opt.lr": 0.1, "n": 2}) == ["+n=2", "+opt.lr=0.1"]
-    assert render(["${args_override_hydra}"], {"opt.lr": 0.1}) == ["++opt.lr=0.1"]
+    assert render(["${args_append_hydra}"], {"opt.lr": 0.1, "n": 2}) == [
+        "+n=2",
+        "+opt={'lr': 0.1}",
+    ]
+    assert render(["${args_override_hydra}"], {"opt.lr": 0.1}) == ["++opt={'lr': 0.1}"]
 
 
 def test_args_json_is_one_token_with_nested_params():
-    argv = render(["prog", "${args_json}"], {"opt.lr": 0.1, "opt.name": "sgd", "e": [1, 2]})
-    assert len(argv) == 2
-    assert json.loads(argv[1]) == {"opt": {"lr": 0.1, "name": "sgd"}, "e": [1, 2]}
+    argv = render(["prog", "${args_json}"], {"opt.name": "sgd", "opt.lr": 0.1, "e": [1, 2]})
+    assert argv == ["prog", '{"e": [1, 2], "opt": {"lr": 0.1, "name": "sgd"}}']
 
 
 def test_args_json_file():
@@ -128,12 +162,30 @@ def test_literal_tokens_pass_through():
     assert render(["python", "-m", "pkg", "--x", "3"]) == ["python", "-m", "pkg", "--x", "3"]
 
 
-def test_nested_params_become_dotted_flags():
-    params = {"optimizer.lr": 0.1, "optimizer.name": "adam", "epochs": 2}
+def test_nested_params_become_one_flag_per_top_level_key():
+    # W&B's agent writes str() of the nested block; keys sorted at every level.
+    params = {"optimizer.nadam.beta": 0.9, "optimizer.lr": 0.001, "epochs": 2}
     assert render(["${args}"], params) == [
         "--epochs=2",
-        "--optimizer.lr=0.1",
-        "--optimizer.name=adam",
+        "--optimizer={'lr': 0.001, 'nadam': {'beta': 0.9}}",
+    ]
+    assert render(["${args_no_equals}"], params)[2:] == [
+        "--optimizer",
+        "{'lr': 0.001, 'nadam': {'beta': 0.9}}",
+    ]
+    assert render(["${args_no_hyphens}"], {"o.b": True, "o.a": False}) == [
+        "o={'a': False, 'b': True}"
+    ]
+
+
+def test_no_boolean_flags_only_for_real_booleans():
+    params = {"on": True, "off": False, "o.flag": True, "none": None, "zero": 0, "s": "False"}
+    assert render(["${args_no_boolean_flags}"], params) == [
+        "--none=None",
+        "--o={'flag': True}",
+        "--on",
+        "--s=False",
+        "--zero=0",
     ]
 
 
@@ -161,13 +213,14 @@ def test_render_rejects_bad_templates_even_unparsed():
         (0.001, "0.001"),
         (0.1 + 0.2, "0.30000000000000004"),
         (1e-5, "1e-05"),
+        (1e20, "1e+20"),
         (3.0, "3.0"),
         (7, "7"),
         ("adam", "adam"),
         ("", ""),
         ([1, 2], "[1, 2]"),
-        (["a", True, None], '["a", true, null]'),
-        ({"k": 1}, '{"k": 1}'),
+        (["a", True, None], "['a', True, None]"),
+        ({"k": 1, "b": [{"z": 1, "a": "it's"}]}, "{'b': [{'a': \"it's\", 'z': 1}], 'k': 1}"),
         (float("nan"), "nan"),
         (float("inf"), "inf"),
     ],
@@ -179,4 +232,29 @@ def test_format_value(value, text):
 def test_uses_macro_and_args_json_helpers():
     assert command_mod.uses_macro(config(["x", "--c=${args_json_file}"]), "args_json_file")
     assert not command_mod.uses_macro(config(), "args_json_file")
-    assert json.loads(command_mod.args_json({"a.b": 1})) == {"a": {"b": 1}}
+    assert command_mod.args_json({"a.c": 1, "a.b": "é"}) == '{"a": {"b": "\\u00e9", "c": 1}}'
+    assert command_mod.args_flags({"b": 1, "a.x": [1]}) == ["--a={'x': [1]}", "--b=1"]
+    config_dict = command_mod.run_config({"b.y": 1, "b.x": {"q": 1, "p": 2}, "a": 0})
+    assert str(config_dict) == "{'a': 0, 'b': {'x': {'p': 2, 'q': 1}, 'y': 1}}"  # order too
+
+
+def test_a_dotted_top_level_name_stays_one_flat_key_as_in_wandb(with_env):
+    """Hydra-style sweeps name parameters `model.lr` at the top level and pass them with
+    ${args_no_hyphens}: W&B keeps such a name flat, and so do we; a nested block is one flag."""
+    sweep = parse_sweep_config(
+        {
+            "program": "train.py",
+            "method": "grid",
+            "command": ["${interpreter}", "${program}", "${args_no_hyphens}"],
+            "parameters": {
+                "model.lr": {"values": [0.1]},
+                "optimizer": {"parameters": {"beta": {"values": [0.9]}}},
+            },
+        },
+        "s.yaml",
+    )
+    params = {"model.lr": 0.1, "optimizer.beta": 0.9}
+    argv = render_command(sweep, params, interpreter="python")
+    assert argv == ["python", "train.py", "model.lr=0.1", "optimizer={'beta': 0.9}"]
+    assert command_mod.run_config(params, sweep) == {"model.lr": 0.1, "optimizer": {"beta": 0.9}}
+    assert command_mod.args_json(params, sweep) == '{"model.lr": 0.1, "optimizer": {"beta": 0.9}}'

@@ -145,3 +145,45 @@ def test_the_generated_project_runs_a_sweep_to_the_end(cli, tmp_path: Path):
     assert len(runs) == 8  # the template's run_cap
     assert {r["state"] for r in runs} == {"finished"}
     assert all(0.0 <= r["summary"]["accuracy"] <= 1.0 for r in runs)
+
+
+def test_the_wandb_variant_runs_through_its_make_targets(tmp_path: Path, monkeypatch):
+    """`init --wandb`: the W&B recipe's layout, a train.py that logs with the wandb package
+    as W&B's docs show, and `make hypertrain N_JOBS=2` / `make ps` / `make kill-hypertrain-all`
+    driving our CLI. No W&B key: wandb logs offline and every metric is still captured."""
+    pytest.importorskip("wandb")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    result = hs(tmp_path, "init", "proj", "--yes", "--wandb")
+    assert result.returncode == 0, result.stderr
+    assert "next: cd proj && make hypertrain N_JOBS=3" in result.stdout
+    project = tmp_path / "proj"
+    files = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
+    assert files == [".gitignore", "Makefile", "README.md", "modules/train.py", "wandb-sweep.yaml"]
+    train = (project / "modules/train.py").read_text()
+    assert "import wandb" in train and "wandb.log(" in train and "import hypersweep" not in train
+    assert "wandb/" in (project / ".gitignore").read_text().splitlines()
+
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    cli = " ".join([sys.executable, "-m", "hypersweep.cli.main", "--store", store])
+
+    def make(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["make", "--no-print-directory", f"HYPERSWEEP={cli}", *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+
+    hypertrain = make("hypertrain", "N_JOBS=2")
+    assert hypertrain.returncode == 0, hypertrain.stdout + hypertrain.stderr
+    assert "2 workers" in hypertrain.stdout and "W&B: no API key" in hypertrain.stdout
+    assert "#1 run" in hypertrain.stdout and "accuracy=" in hypertrain.stdout
+    listed = make("sweeps")
+    assert listed.returncode == 0 and "finished" in listed.stdout, listed.stdout
+    assert make("ps").returncode == 0
+    killed = make("kill-hypertrain-all")
+    assert killed.returncode == 0, killed.stdout + killed.stderr

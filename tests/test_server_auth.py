@@ -158,4 +158,5 @@ def test_run_serves_the_dashboard_and_moves_off_a_taken_port(
     assert moved and f"port {taken} is taken" in moved[0]
     link = [ln for ln in lines if ln.startswith("dashboard: http://127.0.0.1:")]
     assert link and "/sweeps/" in link[0]
-    assert lines.index(link[0]) < 3  # printed at the start, before progress
+    progress = [i for i, ln in enumerate(lines) if ln.startswith("done ")]
+    assert progress and lines.index(link[0]) < progress[0]  # printed at the start

@@ -38,7 +38,7 @@ def as_number(value: Any) -> float | None:
     """A loggable scalar as float (ints, floats, bools, numpy/torch scalars), else None."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past float's range
         return None
     return number
 

@@ -1,5 +1,6 @@
 """`hypersweep init`: answers -> a project directory with train.py, sweep.yaml, a README and
-a .gitignore, rendered from the templates in `templates/project/`."""
+a .gitignore (with --wandb: a wandb-logging train.py, wandb-sweep.yaml and a Makefile),
+rendered from the templates in `templates/project/`."""
 
 from __future__ import annotations
 
@@ -75,36 +76,86 @@ def check_target(directory: Path, force: bool) -> None:
         )
 
 
-# template file -> path in the project ({program} is the code directory's train.py)
+# template file -> path in the project ({program} is the code directory's train.py,
+# {sweep_file} the sweep file's name)
 _FILES = {
     "train.py.tmpl": "{program}",
-    "sweep.yaml.tmpl": "sweep.yaml",
+    "sweep.yaml.tmpl": "{sweep_file}",
     "README.md.tmpl": "README.md",
     "gitignore.tmpl": ".gitignore",
 }
+# The --wandb variant: the W&B recipe's layout, a train.py that logs with the wandb package
+# exactly as W&B's docs show, and its make targets.
+_WANDB_FILES = {**_FILES, "Makefile.tmpl": "Makefile"}
 
 
-def render(answers: Answers) -> dict[str, str]:
+def _variant_values(wandb: bool, sweep_file: str) -> dict[str, str]:
+    """What differs between the plain and the W&B project: how train.py logs, and the
+    commands the README shows."""
+    run_command = f"hypersweep run {sweep_file} --jobs 2"
+    if not wandb:
+        return {
+            "logger": "hypersweep",
+            "init_call": "hypersweep.init(config=vars(args))",
+            "log_call": 'run.log({"accuracy": accuracy, "loss": loss}, step=epoch)',
+            "logged_with": "with `hypersweep.init()` and `run.log()`",
+            "extra_ignores": "",
+            "run_command": run_command,
+            "commands": "\n".join(
+                (
+                    f"hypersweep validate {sweep_file}        # explain the search space",
+                    f"{run_command}    # run the sweep: live progress, then the best run",
+                    "hypersweep best SWEEP_ID              # the winning hyperparameters again",
+                    "hypersweep ui                         # the dashboard over every sweep here",
+                )
+            ),
+        }
+    return {
+        "logger": "wandb",
+        "init_call": "wandb.init(config=vars(args))",
+        "log_call": 'wandb.log({"accuracy": accuracy, "loss": loss})',
+        "logged_with": "with `wandb.init()` and `wandb.log()`, unchanged W&B code (without an "
+        "API key W&B logs offline; hypersweep captures the metrics either way)",
+        "extra_ignores": "# W&B's local run files\nwandb/\n",
+        "run_command": "make hypertrain N_JOBS=3",
+        "commands": "\n".join(
+            (
+                "make hypertrain N_JOBS=3   # the sweep with 3 workers, one GPU each where any",
+                "make ps                    # running sweeps, workers and runs",
+                "make sweeps                # every sweep of this project",
+                "make kill-hypertrain-all   # stop every worker and run, for good",
+                "hypersweep best SWEEP_ID   # the winning hyperparameters",
+            )
+        ),
+    }
+
+
+def render(answers: Answers, *, wandb: bool = False) -> dict[str, str]:
     """{relative path: content} of the project."""
+    sweep_file = "wandb-sweep.yaml" if wandb else "sweep.yaml"
     values = {
         "name": answers.name,
         "slug": answers.slug,
         "code_dir": answers.code_dir,
         "program": answers.program,
+        "sweep_file": sweep_file,
+        **_variant_values(wandb, sweep_file),
     }
     templates = resources.files("hypersweep.templates") / "project"
     return {
-        target.format(program=answers.program): Template(
+        target.format(program=answers.program, sweep_file=sweep_file): Template(
             (templates / source).read_text(encoding="utf-8")
         ).substitute(values)
-        for source, target in _FILES.items()
+        for source, target in (_WANDB_FILES if wandb else _FILES).items()
     }
 
 
-def write_project(directory: Path, answers: Answers, *, force: bool = False) -> list[Path]:
+def write_project(
+    directory: Path, answers: Answers, *, force: bool = False, wandb: bool = False
+) -> list[Path]:
     check_target(directory, force)
     written = []
-    for relative, content in render(answers).items():
+    for relative, content in render(answers, wandb=wandb).items():
         path = directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .agent import log_root
 from .config import ConfigError, SweepConfig, load_sweep_file
+from .config.command import uses_macro
 from .controller import DEFAULT_SETTINGS
 from .credentials.env import EnvSecretError, check_env_secrets
 from .launch import stop_sweep_processes
@@ -30,9 +31,29 @@ def load_runnable_config(path: str | Path, *, check_secrets: bool = True) -> Swe
         )
     if check_secrets:
         check_sweep_secrets(config, path)
-    if config.program is None and config.command is None:
-        raise ConfigError(str(path), "program", "a sweep needs 'program' (or a 'command')")
     return config
+
+
+def require_program(sweep_file: str | Path) -> None:
+    """Refuse, before anything starts, a sweep whose command needs a program it lacks.
+
+    W&B accepts such a file (so do `validate` and `sweep`): its runs are functions started
+    by `wandb.agent(sweep_id, function=...)`, and there is no program for a worker to spawn.
+    """
+    if lacks_program(load_sweep_file(sweep_file)):
+        raise ConfigError(
+            str(sweep_file),
+            "program",
+            "the sweep has no program to run (W&B runs such sweeps from Python with "
+            "wandb.agent(sweep_id, function=...)); add `program: train.py` to the file, "
+            "or (soon) run it from Python",
+        )
+
+
+def lacks_program(config: SweepConfig) -> bool:
+    """True when the command starts `${program}` (the default command does) but the sweep
+    names none: a W&B function sweep, which no worker can spawn."""
+    return config.program is None and uses_macro(config, "program")
 
 
 def check_sweep_secrets(config: SweepConfig, path: str | Path) -> dict[str, str]:
@@ -47,13 +68,19 @@ def check_sweep_secrets(config: SweepConfig, path: str | Path) -> dict[str, str]
 def program_workdir(config: SweepConfig, sweep_file: Path) -> Path:
     """Where the program is started. W&B uses the agent's current directory; we do too when
     the program is found there, else the sweep file's directory, so that
-    `hypersweep run path/to/sweep.yaml` works from anywhere."""
+    `hypersweep run path/to/sweep.yaml` works from anywhere.
+
+    A missing program is an error only when the command runs it (`${program}`, as the
+    default command does): W&B accepts any `program` value otherwise.
+    """
     cwd = Path.cwd()
     if config.program is None or (cwd / config.program).exists():
         return cwd
-    beside = sweep_file.resolve().parent
+    beside = Path(sweep_file).resolve().parent
     if (beside / config.program).exists():
         return beside
+    if not uses_macro(config, "program"):
+        return cwd
     raise ConfigError(
         str(sweep_file),
         "program",

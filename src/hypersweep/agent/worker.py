@@ -16,14 +16,15 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from .. import controller
-from ..config import nest_params
-from ..config.command import render_command
+from ..config import SweepConfig
+from ..config.command import args_json, render_command, run_config, uses_macro
 from ..credentials.env import EnvSecretError, resolve_env
 from ..metrics import pinned_summary, rows_and_summary
 from ..store import Row, Store
 from ..store import schema as s
 from .output import MetricsFileReader, OutputCollector
 from .process import process_started, spawn, stop_groups
+from .wandb_env import wandb_args_json_file, wandb_run_env, write_param_file
 
 HEARTBEAT_INTERVAL_ENV = "HYPERSWEEP_HEARTBEAT_INTERVAL"
 LOG_DIR_ENV = "HYPERSWEEP_LOG_DIR"
@@ -115,14 +116,9 @@ class Worker:
         log_path = run_dir / f"{run['id']}.log"
         metrics_path = run_dir / f"{run['id']}.metrics.jsonl"
         config_path = run_dir / f"{run['id']}.config.json"
-        nested = nest_params(run["params"])
+        nested = run_config(run["params"], config)
         config_path.write_text(json.dumps(nested, indent=2))
         workdir = sweep["workdir"] if sweep["workdir"] and Path(sweep["workdir"]).is_dir() else "."
-        try:
-            command = render_command(config, run["params"], args_json_file=str(config_path))
-        except ValueError as exc:
-            self._end(run, s.FAILED, message=f"cannot build the command: {exc}")
-            return
         try:
             # Secrets are read here, at spawn time, and go only into the program's environment.
             resolved = resolve_env(config.env)
@@ -143,6 +139,16 @@ class Worker:
         }
         if self.gpu_ids is not None:
             env["CUDA_VISIBLE_DEVICES"] = self.gpu_ids
+        try:
+            json_file = self._write_wandb_files(
+                config, sweep, run, nested, workdir, env, resolved.env
+            )
+            command = render_command(config, run["params"], args_json_file=json_file, environ=env)
+        except (ValueError, OSError) as exc:
+            message = f"cannot build the command: {exc}"
+            log_path.write_text(f"hypersweep: {message}\n")
+            self._end(run, s.FAILED, message=message, log_tail=message)
+            return
         try:
             proc = spawn(command, workdir, env)
         except OSError as exc:
@@ -182,6 +188,38 @@ class Worker:
         else:
             state, message = s.FAILED, f"exit code {exit_code}"
         self._end(run, state, exit_code=exit_code, log_tail=output.tail(), message=message)
+
+    def _write_wandb_files(
+        self,
+        config: SweepConfig,
+        sweep: Row,
+        run: Row,
+        nested: dict,
+        workdir: str,
+        env: dict[str, str],
+        explicit: dict[str, str],
+    ) -> str | None:
+        """Write the run's parameters in W&B's format, so `wandb.init()` fills `wandb.config`,
+        and add W&B's variables to `env`. Returns ${args_json_file}'s path when the command
+        uses it: where W&B's agent writes it, so the argv is the same as W&B's."""
+        param_path = log_root(self.store) / self.sweep_id / f"{run['id']}.wandb-config.yaml"
+        write_param_file(param_path, nested)
+        env.update(
+            wandb_run_env(
+                env,
+                sweep=sweep,
+                run_id=run["id"],
+                param_path=param_path.resolve(),
+                explicit=explicit,
+            )
+        )
+        if not uses_macro(config, "args_json_file"):
+            return None
+        json_file = wandb_args_json_file(env, self.sweep_id, run["id"])
+        target = Path(workdir) / json_file  # an absolute WANDB_DIR stays as it is
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(args_json(run["params"], config), encoding="utf-8")
+        return json_file
 
     def _supervise(
         self,

@@ -74,6 +74,14 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Write into a non-empty directory.")
     ] = False,
+    wandb: Annotated[
+        bool,
+        typer.Option(
+            "--wandb",
+            help="W&B recipe layout: train.py logs with the wandb package, wandb-sweep.yaml, "
+            "a Makefile with hypertrain (N_JOBS), ps and kill-hypertrain-all.",
+        ),
+    ] = False,
 ) -> None:
     """Start a project: train.py, sweep.yaml, README and .gitignore, ready to run."""
     check_target(directory, force)  # before any question: do not ask, then refuse
@@ -86,9 +94,10 @@ def init(
     )
     code = _ask("Code directory", DEFAULT_CODE_DIR, check_code_dir, code_dir, yes)
     answers = Answers(project_name, project_slug, code)
-    written = write_project(directory, answers, force=force)
+    written = write_project(directory, answers, force=force, wandb=wandb)
     console.print(f"created project {project_name!r} in {directory}:", highlight=False)
     for path in written:
         console.print(f"  {path.relative_to(directory)}", highlight=False)
     here = "" if directory.resolve() == Path.cwd() else f"cd {shlex.quote(str(directory))} && "
-    console.print(f"next: {here}hypersweep run sweep.yaml --jobs 2", highlight=False)
+    start = "make hypertrain N_JOBS=3" if wandb else "hypersweep run sweep.yaml --jobs 2"
+    console.print(f"next: {here}{start}", highlight=False)

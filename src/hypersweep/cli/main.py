@@ -15,8 +15,9 @@ from rich.markup import escape
 
 from .. import sweeps as sweep_ops
 from ..config import ConfigError, describe_space
-from ..config.command import format_value
+from ..config.command import args_flags
 from ..controller import best_runs, importance, sweep_config
+from ..controller.outcome import sweep_problems
 from ..credentials import SecretError
 from ..launch import GpuError, Launcher, LocalLauncher
 from ..launch.ray_backend import RayLaunchError
@@ -25,6 +26,7 @@ from ..store import STORE_ENV, NotFound, Store, StoreError
 from ..store import schema as s
 from . import auth_cmd, init_cmd, render, secret_cmd
 from .progress import supervise
+from .run_notes import program_notes
 from .workers import (
     BackendOption,
     CpusOption,
@@ -87,9 +89,11 @@ def _store(ctx: typer.Context) -> Store:
 def validate(sweep_file: Path) -> None:
     """Check a sweep file and explain its search space."""
     config = sweep_ops.load_runnable_config(sweep_file)
-    console.print(f"[green]ok[/green] {sweep_file}: method {config.method}")
+    sweep_ops.program_workdir(config, sweep_file)  # the program must be found, as for `run`
+    console.print(f"[green]ok[/green] {escape(str(sweep_file))}: method {config.method}")
     for line in describe_space(config):
-        console.print("  " + line, highlight=False)
+        # markup=False: "[true, false]" is a value here, not a rich style tag.
+        console.print("  " + line, highlight=False, markup=False)
 
 
 @app.command()
@@ -108,7 +112,11 @@ def sweep(
     except ConfigError as exc:
         err.print(f"[yellow]note:[/yellow] {exc} (needed where agents run)", highlight=False)
     err.print(f"created sweep {sweep_id} ({config.method}) in {_store(ctx).display_url}")
-    err.print(f"start workers with: hypersweep agent {sweep_id}")
+    if sweep_ops.lacks_program(config):
+        # `agent` would have nothing to spawn: say how W&B runs such a sweep instead.
+        err.print("note: no program; W&B runs such sweeps with wandb.agent(sweep_id, function=...)")
+    else:
+        err.print(f"start workers with: hypersweep agent {sweep_id}")
     print(sweep_id)
 
 
@@ -137,6 +145,7 @@ def run(
     ui_port: UiPortOption = DEFAULT_UI_PORT,
 ) -> None:
     """Create a sweep and run it with N parallel workers, showing live progress."""
+    sweep_ops.require_program(sweep_file)  # a W&B function sweep: nothing to spawn
     store = _store(ctx)
     config = sweep_ops.load_runnable_config(sweep_file)  # a bad file fails before Ray starts
     plan = plan_workers(
@@ -224,6 +233,8 @@ def _run_workers(
         f" · {plan.description} · store {store.display_url}",
         highlight=False,
     )
+    for note in program_notes(sweep, sweep_config(sweep)):
+        console.print(note, highlight=False, soft_wrap=True)
     dashboard = _start_dashboard(store, sweep_id, ui_port) if ui_port is not None else None
     launcher: Launcher = plan.ray_launcher or LocalLauncher(
         store, sweep_id, plan.gpu_layout, sweep["workdir"] or os.getcwd()
@@ -254,6 +265,11 @@ def _run_workers(
         console.print(f"sweep {sweep_id} was cancelled")
         raise typer.Exit(1)
     _print_best(store, sweep, 1)
+    problems = sweep_problems(store, sweep, sweep_config(sweep))
+    for problem in problems:
+        err.print(f"[red]sweep {sweep_id}: {escape(problem)}[/red]", highlight=False)
+    if problems:
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------- dashboard
@@ -549,7 +565,7 @@ def _print_best(store: Store, sweep: dict, top: int) -> None:
             f"({config.metric.goal})",
             highlight=False,
         )
-        args = " ".join(f"--{k}={format_value(v)}" for k, v in run["params"].items())
+        args = " ".join(args_flags(run["params"], config))  # the flags the program was given
         console.print(f"   {args}", highlight=False, soft_wrap=True)
     shares = importance(store, sweep)
     if shares:

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..controller import best_runs, sweep_config, total_points
+from ..controller.outcome import missing_metric_warning
 from ..launch import Launcher
 from ..store import Row, Store
 from ..store import schema as s
@@ -29,6 +30,9 @@ class Progress:
         self.config = sweep_config(sweep)
         self.total = total_points(self.config)
         self.workers = workers
+        self.metric_checked = (
+            self.config.metric is None
+        )  # done once the metric arrived or we warned
 
     def snapshot(self) -> dict[str, Any]:
         sweep = self.store.get_sweep(self.sweep_id)
@@ -66,6 +70,15 @@ class Progress:
         if snap["best"] is not None:
             table.add_row("best", self.best_text(snap["best"]))
         return Group(table, *(Text(n, style="yellow") for n in notices[-5:]))
+
+    def metric_notice(self, snap: dict[str, Any]) -> str | None:
+        """Once, as soon as runs finish without the sweep's metric: say so while it runs."""
+        if self.metric_checked or not snap["counts"].get(s.FINISHED):
+            return None
+        self.metric_checked = True
+        if snap["best"] is not None:
+            return None
+        return missing_metric_warning(self.store, self.sweep_id, self.config)
 
 
 def supervise(store: Store, sweep: Row, launcher: Launcher, console: Console, workers: str) -> str:
@@ -137,5 +150,8 @@ def _step(
     workers from here is quicker than each noticing at its next heartbeat, on any node."""
     launcher.poll()  # before alive(): a dead worker may be replaced
     snap = progress.snapshot()
+    notice = progress.metric_notice(snap)
+    if notice:
+        launcher.notices.append(notice)
     cancelled = snap["sweep"]["state"] == s.SWEEP_CANCELLED
     return launcher.alive() > 0 and not interrupted["flag"] and not cancelled, snap

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -32,25 +32,71 @@ _ENVVAR = re.compile(r"^envvar:([A-Za-z_][A-Za-z0-9_]*)$")
 _USR_BIN_ENV = "/usr/bin/env"
 
 
-def format_value(v: Any) -> str:
-    """How a parameter value is written in argv.
+def run_config(params: Mapping[str, Any], config: SweepConfig | None = None) -> dict[str, Any]:
+    """The run's config as W&B's agent receives it: nested, keys sorted at every level.
 
-    bool -> "True"/"False" (what W&B's str() gives, so ``type=lambda s: s == "True"`` works);
-    float -> shortest round-trip repr (0.001, not 0.0010000000000000002);
-    list/dict -> JSON (parsable from any language; W&B writes a Python repr); None -> "None".
+    ``params`` is the search layer's flat dict (``"optimizer.lr"`` for nested parameters).
+    A top-level parameter whose own name has a dot (``model.lr:``, Hydra's style) stays one
+    flat key, as in W&B, so ``${args_no_hyphens}`` gives ``model.lr=0.1``; that needs the
+    sweep's ``config``. Sorted keys are what a JSON round trip through W&B's server gives,
+    and they make a run's command line the same whichever worker renders it.
     """
-    if isinstance(v, bool) or v is None:
-        return str(v)
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else str(v)  # nan, inf, -inf
-    if isinstance(v, (list, tuple, dict)):
-        return json.dumps(v)
-    return str(v)
+    return _sorted_keys(nest_params(dict(params), keep=dotted_top_level_names(config)))
 
 
-def args_json(params: Mapping[str, Any]) -> str:
-    """The JSON document ${args_json} and ${args_json_file} carry: the nested parameters."""
-    return json.dumps(nest_params(dict(params)))
+def dotted_top_level_names(config: SweepConfig | None) -> frozenset[str]:
+    """Top-level parameter names written with a dot in the sweep file."""
+    if config is None:
+        return frozenset()
+    return frozenset(name for name in config.raw.get("parameters") or {} if "." in name)
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, (list, tuple)):  # tuples: a JSON round trip makes them lists
+        return [_sorted_keys(item) for item in value]
+    return value
+
+
+def format_value(v: Any) -> str:
+    """How a value is written in argv: Python's ``str()``, as W&B's agent writes it.
+
+    bool -> "True"/"False", None -> "None", float -> shortest repr ("1e-05", "nan"),
+    list/dict -> their repr (``['a', True]``, ``{'lr': 0.1}``) with dict keys sorted.
+    """
+    return str(_sorted_keys(v))
+
+
+def args_json(params: Mapping[str, Any], config: SweepConfig | None = None) -> str:
+    """The JSON document ${args_json} carries (and W&B writes to ${args_json_file}):
+    ``json.dumps`` of the nested run config, with W&B's default separators and escaping."""
+    return json.dumps(run_config(params, config))
+
+
+def args_flags(params: Mapping[str, Any], config: SweepConfig | None = None) -> list[str]:
+    """What ${args} expands to: ``--name=value`` per top-level key of the run config."""
+    return _list_macro("args", run_config(params, config))
+
+
+def resolve_interpreter(environ: Mapping[str, str]) -> str:
+    """What ${interpreter} becomes for a run with environment ``environ``.
+
+    W&B's agent always writes the bare ``python``, so the run gets the first ``python`` on
+    its PATH (an activated virtualenv or conda env). We do the same when there is one, and
+    fall back to the agent's own interpreter where only ``python3`` exists.
+    """
+    return "python" if _python_on_path(environ) else sys.executable
+
+
+def interpreter_path(environ: Mapping[str, str]) -> str:
+    """The file ${interpreter} runs, for a run header such as "python (/usr/bin/python)"."""
+    return _python_on_path(environ) or sys.executable
+
+
+def _python_on_path(environ: Mapping[str, str]) -> str | None:
+    # The PATH the run's process searches (subprocess and /usr/bin/env use the child's PATH).
+    return shutil.which("python", path=environ.get("PATH", os.defpath))
 
 
 def uses_macro(config: SweepConfig, name: str) -> bool:
@@ -80,25 +126,27 @@ def check_command_token(token: str) -> None:
         raise ValueError(f"unknown macro ${{{name}}}{hint}")
 
 
-def _list_macro(name: str, params: Mapping[str, Any]) -> list[str]:
-    items = sorted(params.items())
+def _list_macro(name: str, config: Mapping[str, Any]) -> list[str]:
+    """A multi-argument macro, one item (or two) per TOP-LEVEL key of the run config: a
+    nested block is one flag whose value is its dict's repr, as in W&B's agent."""
+    items = [(key, format_value(value), value) for key, value in config.items()]
     if name == "args":
-        return [f"--{k}={format_value(v)}" for k, v in items]
+        return [f"--{k}={text}" for k, text, _ in items]
     if name == "args_no_equals":
-        return [tok for k, v in items for tok in (f"--{k}", format_value(v))]
+        return [tok for k, text, _ in items for tok in (f"--{k}", text)]
     if name == "args_no_hyphens":
-        return [f"{k}={format_value(v)}" for k, v in items]
+        return [f"{k}={text}" for k, text, _ in items]
     if name == "args_no_boolean_flags":
-        # True -> bare flag (argparse store_true), False -> nothing.
+        # A real bool: True -> bare flag (argparse store_true), False -> nothing.
         return [
-            f"--{k}" if v is True else f"--{k}={format_value(v)}"
-            for k, v in items
-            if v is not False
+            f"--{k}" if value is True else f"--{k}={text}"
+            for k, text, value in items
+            if value is not False
         ]
     if name == "args_append_hydra":
-        return [f"+{k}={format_value(v)}" for k, v in items]
+        return [f"+{k}={text}" for k, text, _ in items]
     if name == "args_override_hydra":
-        return [f"++{k}={format_value(v)}" for k, v in items]
+        return [f"++{k}={text}" for k, text, _ in items]
     raise ValueError(f"unknown macro ${{{name}}}")
 
 
@@ -111,21 +159,25 @@ def render_command(
     params: dict[str, Any],
     *,
     args_json_file: str | None = None,
-    interpreter: str = sys.executable,
+    interpreter: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """The argv for one run.
+    """The argv for one run, as W&B's agent would build it.
 
-    ``params`` is the flat dict the search layer returns (dotted names for nested parameters);
-    list macros write one flag per leaf, sorted by name. Raises ValueError (one line) for a
-    macro that cannot be filled (no program, no JSON file path, unset environment variable).
+    ``params`` is the flat dict the search layer returns (dotted names for nested
+    parameters); the list macros write one flag per top-level key of the nested run config.
+    ``environ`` is the run's environment (default ``os.environ``): it fills
+    ``${envvar:NAME}`` and, unless ``interpreter`` is given, picks ``${interpreter}``.
+    Raises ValueError (one line) for a macro that cannot be filled (no program, no JSON file
+    path, unset environment variable).
     """
     env = os.environ if environ is None else environ
+    config_dict = run_config(params, config)
     scalars: dict[str, Callable[[], str]] = {
         "env": lambda: _USR_BIN_ENV if _env_available() else "",
-        "interpreter": lambda: interpreter,
+        "interpreter": lambda: interpreter if interpreter is not None else resolve_interpreter(env),
         "program": lambda: _require(config.program, "${program} needs 'program' in the sweep"),
-        "args_json": lambda: args_json(params),
+        "args_json": lambda: json.dumps(config_dict),
         "args_json_file": lambda: _require(
             args_json_file, "${args_json_file} is used but no JSON file path was given"
         ),
@@ -148,7 +200,7 @@ def render_command(
     for token in config.command or DEFAULT_COMMAND:
         whole = _MACRO.fullmatch(token)
         if whole and whole.group(1) in LIST_MACROS:
-            argv.extend(_list_macro(whole.group(1), params))
+            argv.extend(_list_macro(whole.group(1), config_dict))
         elif token == "${env}" and not _env_available():
             continue  # no /usr/bin/env (Windows): drop the token, as W&B does
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import decimal
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,11 +233,12 @@ class SweepConfig:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def nest_params(flat: dict[str, Any]) -> dict[str, Any]:
-    """``{"optimizer.lr": 0.1, "epochs": 3}`` -> ``{"optimizer": {"lr": 0.1}, "epochs": 3}``."""
+def nest_params(flat: dict[str, Any], keep: Collection[str] = ()) -> dict[str, Any]:
+    """``{"optimizer.lr": 0.1, "epochs": 3}`` -> ``{"optimizer": {"lr": 0.1}, "epochs": 3}``.
+    Names in ``keep`` stay flat keys (a sweep file's own dotted top-level names)."""
     nested: dict[str, Any] = {}
     for key, value in flat.items():
-        *parents, leaf = key.split(".")
+        *parents, leaf = [key] if key in keep else key.split(".")
         node = nested
         for part in parents:
             child = node.setdefault(part, {})
