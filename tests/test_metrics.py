@@ -177,3 +177,42 @@ def test_integer_and_float_like_steps_and_times_are_normalised():
 
 def test_no_records_no_rows():
     assert rows_and_summary([]) == ([], {})
+
+
+def test_what_the_store_cannot_hold_is_dropped_and_told_once_per_record():
+    told: list[tuple[str, str]] = []
+    records = [
+        _metrics(0, x=10**400, ok=1.0),  # an int past a float's range
+        _metrics(2**63, y=1.0),  # one past BIGINT
+        _metrics(-(2**63), low=1.0),  # BIGINT's minimum: kept
+        _metrics(math.inf, y=1.0),
+        _metrics("not a step", y=1.0),
+        {"t": 1.0, "metrics": {"y": 1.0}},  # no step at all
+        {"t": 1.0, "step": 3, "metrics": {"k" * 1025: 1.0, "a\x00b": 1.0, "a\ud800": 1.0}},
+        {"t": "soon", "step": 4, "metrics": {5: 1.0, "é" * 512: 2.0}},  # 1024 bytes: kept
+        ["not", "a", "record"],
+        {"t": 1.0, "step": 5, "metrics": [1, 2]},
+        {"t": 1.0, "summary": {"best": 0.5, 7: 1.0, "x" * 2000: 1.0}},
+    ]
+    rows, summary = rows_and_summary(records, lambda kind, message: told.append((kind, message)))
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (0, "ok", 1.0),
+        (-(2**63), "low", 1.0),
+        (4, "é" * 512, 2.0),
+    ]
+    assert isinstance(rows[2][3], float) and math.isfinite(rows[2][3])  # bad time: now
+    assert summary == {"ok": 1.0, "low": 1.0, "é" * 512: 2.0, "best": 0.5}
+    kinds = [kind for kind, _message in told]
+    assert kinds.count("value") == 1 and "'x' at step 0" in told[kinds.index("value")][1]
+    assert kinds.count("step") == 4
+    assert kinds.count("key") == 6
+    assert kinds.count("record") == 2
+    messages = " ".join(message for _kind, message in told)
+    assert "1025 bytes long" in messages and "NUL" in messages and "surrogate" in messages
+    assert "5 is not a string (int)" in messages
+    assert len(max((m for _k, m in told), key=len)) < 300  # values are shown shortened
+
+
+def test_without_a_listener_nothing_is_raised():
+    rows, _summary = rows_and_summary([_metrics(2**70, y=1.0), _metrics(1, y=10**400), 42])
+    assert rows == []

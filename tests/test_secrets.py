@@ -290,7 +290,8 @@ def test_secret_reaches_the_program_and_nothing_else(
     for run in runs:  # the program saw the right value in its environment
         assert run["state"] == "finished"
         assert run["summary"]["has_secret"] == 1.0 and run["summary"]["secret_ok"] == 1.0
-    log_text = hs(tmp_path, "--store", store_url, "logs", runs[0]["id"]).stdout
+    logs_env = {"HYPERSWEEP_LOG_DIR": str(logs)}  # `logs` reads only inside the log directory
+    log_text = hs(tmp_path, "--store", store_url, "logs", runs[0]["id"], env=logs_env).stdout
     assert "HS_TEST_SECRET=[secret]" in log_text  # the careless print was masked
     dump = _dump_store(store_url)
     assert "secret:wandb-token" in dump  # the reference is recorded, not the value
@@ -315,3 +316,125 @@ def test_agent_and_resume_refuse_a_sweep_whose_secret_is_gone(tmp_path: Path):
         )
     runs = hs(tmp_path, "--store", store, "runs", sweep_id, "--json")
     assert json.loads(runs.stdout) == []
+
+
+def _modes(root: Path) -> dict[str, int]:
+    """Every file and directory under `root` (itself included) -> its permission bits."""
+    return {
+        str(path.relative_to(root.parent)): stat.S_IMODE(path.stat().st_mode)
+        for path in [root, *root.rglob("*")]
+    }
+
+
+def test_secret_logged_as_metric_or_summary_is_masked_and_files_are_private(
+    tmp_path: Path, _private_config: Path
+):
+    """A program logs the secret as metric names and summary keys/values (client) and in
+    stdout metric lines: nothing recorded holds it, and every file of the store and the
+    logs is 0600 in 0700 directories, even under a umask of 022."""
+    SecretStore().add("wandb-token", VALUE)
+    (tmp_path / "sweep.yaml").write_text(
+        f"program: {PROGRAMS / 'secret_env.py'}\n"
+        "method: grid\n"
+        "metric: {name: secret_ok, goal: maximize}\n"
+        f"parameters:\n  leak: {{values: [client, stdout]}}\n  expect_sha: {{value: '{SHA}'}}\n"
+        "env:\n  HS_TEST_SECRET: secret:wandb-token\n"
+    )
+    store_dir = tmp_path / "store"  # created by `run`; the logs go beside the store
+    store_url = f"sqlite:///{store_dir / 'hs.db'}"
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    env = {**os.environ, "COLUMNS": "200", "TOY_HOLD_DIR": str(hold)}
+    env.pop("HYPERSWEEP_LOG_DIR", None)
+    old_umask = os.umask(0o022)
+    try:
+        proc = subprocess.Popen(
+            hypersweep_cmd("--store", store_url, "run", "sweep.yaml", "--no-ui"),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+    finally:
+        os.umask(old_umask)
+
+    def started() -> list[Path]:
+        assert proc.poll() is None, proc.communicate()
+        return list(hold.glob("started-*"))
+
+    try:
+        wait_for(started, 120, "the program to start")
+        # While it runs: the store's -wal and -shm exist (open connections), and so does the
+        # metrics file the client appends to.
+        running = _modes(store_dir)
+        (hold / "release").touch()
+        stdout, stderr = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert {"store/hs.db", "store/hs.db-wal", "store/hs.db-shm"} <= set(running)
+    assert any(name.endswith(".metrics.jsonl") for name in running)
+    assert any(name.endswith(".log") and "worker-" in name for name in running)
+    for modes in (running, _modes(store_dir)):
+        for name, mode in modes.items():
+            wanted = 0o700 if (tmp_path / name).is_dir() else 0o600
+            assert mode == wanted, f"{name}: {oct(mode)}"
+    # Once its records are in the store, the metrics file (the way in) is gone.
+    assert not list(store_dir.rglob("*.metrics.jsonl"))
+
+    sweep_id = json.loads(hs(tmp_path, "--store", store_url, "sweeps", "--json").stdout)[0]["id"]
+    listing = hs(tmp_path, "--store", store_url, "runs", sweep_id, "--json")
+    runs = {run["params"]["leak"]: run for run in json.loads(listing.stdout)}
+    for run in runs.values():
+        assert run["state"] == "finished" and run["summary"]["secret_ok"] == 1.0
+    summary = runs["client"]["summary"]
+    assert summary["note"] == "token=[secret]"  # masked, not dropped
+    assert summary["key_[secret]"] == 3.0 and summary["leak/[secret]"] == 1.0
+    assert summary["[secret]"] == 2.0 and summary["loss"] == 0.5
+    assert summary["nested"] == {"list": ["[secret]", 1], "[secret]": "x"}
+    # From stdout: the lines holding the value are masked in the log, so no longer metrics.
+    assert set(runs["stdout"]["summary"]) == {"has_secret", "secret_ok"}
+
+    from fastapi.testclient import TestClient
+
+    from hypersweep.server import create_app
+
+    with TestClient(create_app(store_url)) as api:
+        answers = [api.get(f"/api/sweeps/{sweep_id}").text]
+        answers.append(api.get(f"/api/sweeps/{sweep_id}/runs").text)
+        for run in runs.values():
+            for page in ("", "/metrics", "/log"):
+                answers.append(api.get(f"/api/runs/{run['id']}{page}").text)
+        metrics = api.get(f"/api/runs/{runs['client']['id']}/metrics").json()
+    assert "leak/[secret]" in json.dumps(metrics)  # the series, under its masked name
+    logs = {
+        leak: hs(tmp_path, "--store", store_url, "logs", run["id"]).stdout
+        for leak, run in runs.items()
+    }
+    assert "leak/[secret]=1 loss=0.5" in logs["stdout"]
+    everything = "\n".join(
+        [stdout, stderr, listing.stdout, *answers, *logs.values(), _dump_store(store_url)]
+        + [_files_text(tmp_path, skip=_private_config)]
+    )
+    assert VALUE not in everything
+
+
+def test_secret_on_the_command_line_fails_the_run(tmp_path: Path):
+    """However it gets there (here: a parameter holding the value), a secret on the program's
+    command line fails the run before it starts; the message does not repeat it."""
+    SecretStore().add("wandb-token", VALUE)
+    secret_sweep(tmp_path)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(sweep.read_text().replace("x: {values: [1, 2]}", f"x: {{value: 'a{VALUE}'}}"))
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    hs(tmp_path, "--store", store, "run", "sweep.yaml", "--no-ui")
+    sweep_id = json.loads(hs(tmp_path, "--store", store, "sweeps", "--json").stdout)[0]["id"]
+    runs = json.loads(hs(tmp_path, "--store", store, "runs", sweep_id, "--json").stdout)
+    assert runs and all(run["state"] == "failed" for run in runs)
+    for run in runs:
+        assert run["pid"] is None
+        assert "a secret's value would be on its command line" in run["message"]
+        assert VALUE not in run["message"] + (run["log_tail"] or "")

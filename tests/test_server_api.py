@@ -147,6 +147,40 @@ def test_runs_paging_filter_search_sort(store: Store, client: TestClient) -> Non
     assert client.get(url, params={"limit": 100000}).status_code == 422
 
 
+def test_out_of_range_query_values_are_422(store: Store) -> None:
+    """Every number a route takes is bounded: huge, negative or non-integer values are the
+    caller's mistake (422), never a database overflow (500); so are values PostgreSQL cannot
+    hold (a NUL character)."""
+    sweep_id, ids = make_sweep(store, n_runs=3, steps=5)
+    client = TestClient(create_app(store=store), raise_server_exceptions=False)
+    huge = "99999999999999999999"
+    runs, run = f"/api/sweeps/{sweep_id}/runs", f"/api/runs/{ids[0]}"
+    curves = f"/api/sweeps/{sweep_id}/curves?key=score&"
+    for path in (
+        f"{runs}?offset={huge}",
+        f"{runs}?offset=-1",
+        f"{runs}?offset=1e3",
+        f"{runs}?limit={huge}",
+        f"{runs}?limit=0",
+        f"{runs}?sort=summary:{'k' * 1000}",
+        f"{curves}budget={huge}",
+        f"{curves}max_points=-1",
+        f"/api/sweeps/{sweep_id}/curves?key={'k' * 1000}",
+        f"/api/sweeps/{sweep_id}/parallel?limit={huge}",
+        f"/api/sweeps/{sweep_id}/parallel?limit=-3",
+        f"{run}/metrics?max_points={huge}",
+        f"{run}/log?max_bytes={huge}",
+        f"{run}/log?max_bytes=-1",
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 422, (path, answer.status_code, answer.text)
+    # SQLite takes a NUL character; PostgreSQL refuses it, which is the request's fault.
+    for path in (f"{runs}?q=%00", f"{curves[:-1]}%00", "/api/sweeps/%00", f"{run}%00/metrics"):
+        assert client.get(path).status_code in (200, 404, 422), path
+    page = client.get(runs, params={"offset": 2**31 - 1}).json()  # the largest offset
+    assert page["total"] == 3 and page["runs"] == []
+
+
 def test_run_detail_and_downsampled_metrics(store: Store, client: TestClient) -> None:
     _sweep_id, ids = make_sweep(store, steps=100)
     run = client.get(f"/api/runs/{ids[0]}").json()
@@ -193,8 +227,11 @@ def test_parallel_and_importance(store: Store, client: TestClient) -> None:
     assert imp == {"available": False, "reason": "computed for bayes sweeps only", "shares": {}}
 
 
-def test_log_tail_from_file_then_store(store: Store, client: TestClient, tmp_path: Path) -> None:
+def test_log_tail_from_file_then_store(
+    store: Store, client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _sweep_id, ids = make_sweep(store, n_runs=3)
+    monkeypatch.setenv("HYPERSWEEP_LOG_DIR", str(tmp_path))  # only logs in there are served
     log = tmp_path / "run.log"
     log.write_text("".join(f"line {i}\n" for i in range(1000)))
     store.update_run(ids[2], log_path=str(log))

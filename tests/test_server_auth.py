@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import socket
@@ -14,6 +15,7 @@ from conftest import hypersweep_cmd, wait_for, write_sweep
 from fastapi.testclient import TestClient
 
 from hypersweep.server import create_app
+from hypersweep.server.auth import local_path
 from hypersweep.store import Store
 
 TOKEN = "s3cret-Token_for-tests"
@@ -98,6 +100,57 @@ def test_token_required_and_never_logged(sqlite_url: str, tmp_path: Path) -> Non
         output = ui.stop()
     assert "GET /api/sweeps" in output  # the access log is on...
     assert TOKEN not in output  # ...and the token is not in it
+
+
+# Request targets sent as they are (an HTTP client would take `//evil.com/` for a host).
+LOGIN_REDIRECTS = [
+    ("//evil.com/", "/"),  # scheme-relative: another host
+    ("//evil.com/%2F..", "/"),
+    ("/%2F%2Fevil.com/", "/"),  # the same, percent-encoded
+    ("/\\evil.com/", "/"),  # a backslash: browsers read /\ as //
+    ("/%5Cevil.com/", "/"),
+    ("/%09/evil.com/", "/"),  # browsers drop a tab: //evil.com
+    ("/%0D%0ALocation:%20https://evil.com/", "/"),  # no header injection either
+    ("/sweeps/abc", "/sweeps/abc"),  # a page of this server stays as it is
+    ("/runs/x?tab=log", "/runs/x?tab=log"),  # with its other parameters
+]
+
+
+def test_token_login_redirects_only_to_this_server(sqlite_url: str, tmp_path: Path) -> None:
+    env = {**_env(), "HYPERSWEEP_UI_TOKEN": TOKEN}
+    ui = UiProcess(
+        hypersweep_cmd("--store", sqlite_url, "ui", "--host", "127.0.0.1", "--port", "0"),
+        env,
+        tmp_path,
+    )
+    try:
+        for target, location in LOGIN_REDIRECTS:
+            joiner = "&" if "?" in target else "?"
+            conn = http.client.HTTPConnection("127.0.0.1", ui.port, timeout=10)
+            try:
+                conn.request("GET", f"{target}{joiner}token={TOKEN}")
+                answer = conn.getresponse()
+                assert answer.status == 303, target
+                assert answer.getheader("location") == location, target
+                assert "hypersweep_token=" in answer.getheader("set-cookie", "")  # logged in
+            finally:
+                conn.close()
+    finally:
+        ui.stop()
+
+
+def test_local_path() -> None:
+    for outside in (
+        "https://evil.com/",
+        "evil.com",
+        "//evil.com",
+        "/\\evil.com",
+        "/%5C/x",
+        "/\x7f/x",
+        "",
+    ):
+        assert local_path(outside) == "/", outside
+    assert local_path("/sweeps/a b") == "/sweeps/a b"
 
 
 def test_new_token_is_printed_once(sqlite_url: str, tmp_path: Path) -> None:

@@ -94,14 +94,21 @@ def create_sweep(
     *,
     seed: int | None = None,
     fail_fast: int = 5,
+    retry_failed: int | None = None,
     check_secrets: bool = True,
 ) -> tuple[str, SweepConfig]:
     """Record a sweep. The stored config is the file as given: `secret:NAME` references,
-    never their values."""
+    never their values. `retry_failed` (None: the file's `retry_failed`) is how many times
+    a failed run's point is handed out again."""
     path = Path(sweep_file)
     config = load_runnable_config(path, check_secrets=check_secrets)
     workdir = program_workdir(config, path)
-    settings = {**DEFAULT_SETTINGS, "seed": seed, "fail_fast": fail_fast}
+    settings = {
+        **DEFAULT_SETTINGS,
+        "seed": seed,
+        "fail_fast": fail_fast,
+        "retry_failed": config.retry_failed if retry_failed is None else retry_failed,
+    }
     sweep_id = store.create_sweep(
         config=config.raw,
         name=config.name or path.stem,
@@ -115,19 +122,31 @@ def create_sweep(
     return sweep_id, config
 
 
-def resume_sweep(store: Store, sweep_id: str) -> Row:
+def resume_sweep(store: Store, sweep_id: str, *, retry_failed: int | None = None) -> Row:
     """Make a paused, cancelled or failed sweep hand out runs again. Killed and crashed
-    runs' points are retried; finished and failed runs are kept as they are."""
+    runs' points are retried; failed runs too while their point has failed at most
+    `retry_failed` times (None: as set before); finished runs are kept as they are."""
     sweep = store.get_sweep(sweep_id)
     if sweep["state"] == s.SWEEP_FINISHED:
         raise ValueError(f"sweep {sweep_id} is finished: every point has run")
     settings = dict(sweep["settings"])
+    if retry_failed is not None:
+        settings["retry_failed"] = retry_failed
     # Fail-fast looks at failures since the last resume, not at the ones that stopped it.
     settings["failures_before_resume"] = (
         store.run_counts(sweep_id).get(sweep_id, {}).get(s.FAILED, 0)
     )
     store.update_sweep(sweep_id, state=s.SWEEP_RUNNING, message=None, settings=settings)
     return store.get_sweep(sweep_id)
+
+
+def set_retry_failed(store: Store, sweep_id: str, retry_failed: int) -> None:
+    """How many times a failed run's point is handed out again, for the whole sweep (every
+    worker claims through the same controller): `hypersweep agent --retry-failed N`."""
+    with store.write() as conn:
+        sweep = store.lock_sweep(conn, sweep_id)
+        settings = {**sweep["settings"], "retry_failed": retry_failed}
+        store.update_sweep(sweep_id, conn, settings=settings)
 
 
 def pause_sweep(store: Store, sweep_id: str) -> Row:

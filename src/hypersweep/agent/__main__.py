@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import sys
 
-from ..store import Store
+from ..store import Store, StoreError
+from .process import become_subreaper
 from .worker import Worker
 
 BACKEND_ENV = "HYPERSWEEP_WORKER_BACKEND"
@@ -26,7 +27,12 @@ def main(argv: list[str]) -> int:
         node=os.environ.get(NODE_ENV),
     )
     worker.install_signal_handlers()
-    worker.run()
+    become_subreaper()  # what a program orphans comes back to us, to be stopped and reaped
+    try:
+        worker.run()
+    except StoreError as exc:  # the store stayed away past the retry limit: one line
+        print(f"hypersweep agent {worker_id}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

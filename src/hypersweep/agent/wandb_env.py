@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import yaml
 
 from ..client import wandb_hook_dir
+from ..files import create_private, private_dir
 
 DEFAULT_WANDB_HOST = "https://api.wandb.ai"
 
@@ -56,8 +57,8 @@ def write_param_file(path: Path, nested_params: Mapping[str, Any]) -> None:
     text = "wandb_version: 1\n\n" + yaml.safe_dump(
         body, default_flow_style=False, allow_unicode=True, sort_keys=False
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    private_dir(path.parent)
+    create_private(path).write_text(text, encoding="utf-8")
 
 
 def wandb_run_env(

@@ -3,47 +3,47 @@ A worker runs one program at a time and leaves when the sweep has nothing more f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from .. import controller
 from ..config import SweepConfig
 from ..config.command import args_json, render_command, run_config, uses_macro
-from ..credentials.env import EnvSecretError, resolve_env
+from ..credentials.env import EnvSecretError, redact, resolve_env
+from ..files import create_private, private_dir
 from ..metrics import pinned_summary, rows_and_summary
-from ..store import Row, Store
+from ..store import Row, Store, StoreUnavailable
 from ..store import schema as s
+from ..store.retry import StoreRetry
 from .output import MetricsFileReader, OutputCollector
-from .process import process_started, spawn, stop_groups
+from .process import (
+    exit_description,
+    process_started,
+    reap_children,
+    spawn,
+    stop_run_processes,
+)
+from .runlog import log_root
 from .wandb_env import wandb_args_json_file, wandb_run_env, write_param_file
 
 HEARTBEAT_INTERVAL_ENV = "HYPERSWEEP_HEARTBEAT_INTERVAL"
-LOG_DIR_ENV = "HYPERSWEEP_LOG_DIR"
 STOP_GRACE_S = 10.0
 TICK_S = 0.5  # how often metrics are flushed and stop requests noticed
+FLUSH_BUDGET_S = 2.0  # storing a backlog of metrics yields to heartbeats this often
+OUTPUT_WAIT_S = 10.0  # how long output may go on after the program exited (its leftovers)
 
 
 def heartbeat_interval() -> float:
     return float(os.environ.get(HEARTBEAT_INTERVAL_ENV, "5"))
-
-
-def log_root(store: Store) -> Path:
-    """HYPERSWEEP_LOG_DIR, else beside a SQLite store, else ./.hypersweep/logs."""
-    if os.environ.get(LOG_DIR_ENV):
-        return Path(os.environ[LOG_DIR_ENV])
-    url = make_url(store.engine.url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(url.database).resolve().parent / "logs"
-    return Path.cwd() / ".hypersweep" / "logs"
 
 
 @dataclass
@@ -56,6 +56,15 @@ class Worker:
     node: str | None = None  # the Ray node a Ray worker runs on
     host: str = field(default_factory=socket.gethostname)
     stopping: threading.Event = field(default_factory=threading.Event)
+    retry: StoreRetry = field(init=False)
+    masked: tuple[str, ...] = field(default=(), init=False)  # the run's secrets, never recorded
+
+    def __post_init__(self) -> None:
+        # Every store call rides out an outage; the program goes on running meanwhile.
+        self.retry = StoreRetry(self._say, stop=self.stopping)
+
+    def _say(self, line: str) -> None:
+        print(f"hypersweep agent {self.worker_id}: {line}", file=sys.stderr, flush=True)
 
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT: stop the current program (run -> killed) and leave."""
@@ -70,7 +79,8 @@ class Worker:
         """Run programs until the sweep is over, `count` runs are done, or we are stopped.
         Returns why the worker left."""
         pid = os.getpid()
-        self.worker_id = self.store.register_worker(
+        self.worker_id = self.retry.call(
+            self.store.register_worker,
             sweep_id=self.sweep_id,
             host=self.host,
             pid=pid,
@@ -87,8 +97,13 @@ class Worker:
                     return "stopped"
                 if count is not None and done >= count:
                     return "count reached"
-                claim = controller.claim_next_run(
-                    self.store, self.sweep_id, self.worker_id, self.host
+                claim = self.retry.call(
+                    controller.claim_next_run,
+                    self.store,
+                    self.sweep_id,
+                    self.worker_id,
+                    self.host,
+                    reap_stale=not self.retry.recently_recovered(controller.heartbeat_timeout()),
                 )
                 if claim.run is not None:
                     self._execute(claim.run)
@@ -100,28 +115,31 @@ class Worker:
                 else:
                     return f"sweep {claim.reason}"
         finally:
-            self.store.end_worker(self.worker_id)
+            with contextlib.suppress(StoreUnavailable):  # unrecorded: it will be seen lost
+                self.retry.call(self.store.end_worker, self.worker_id)
 
     def _idle(self, seconds: float) -> None:
-        self.store.heartbeat(self.worker_id, None)
+        self.retry.call(self.store.heartbeat, self.worker_id, None)
         self.stopping.wait(seconds)
 
     # --------------------------------------------------------------- one run
 
     def _execute(self, run: Row) -> None:
-        sweep = self.store.get_sweep(self.sweep_id)
+        sweep = self.retry.call(self.store.get_sweep, self.sweep_id)
         config = controller.sweep_config(sweep)
         run_dir = log_root(self.store) / self.sweep_id
-        run_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(run_dir)  # 0700; the files in it 0600
         log_path = run_dir / f"{run['id']}.log"
         metrics_path = run_dir / f"{run['id']}.metrics.jsonl"
         config_path = run_dir / f"{run['id']}.config.json"
         nested = run_config(run["params"], config)
-        config_path.write_text(json.dumps(nested, indent=2))
+        create_private(log_path)
+        create_private(config_path).write_text(json.dumps(nested, indent=2))
         workdir = sweep["workdir"] if sweep["workdir"] and Path(sweep["workdir"]).is_dir() else "."
         try:
             # Secrets are read here, at spawn time, and go only into the program's environment.
             resolved = resolve_env(config.env)
+            self.masked = resolved.masked()
         except EnvSecretError as exc:
             message = f"env.{exc.variable}: {exc}"
             log_path.write_text(f"hypersweep: {message}\n")
@@ -144,11 +162,16 @@ class Worker:
                 config, sweep, run, nested, workdir, env, resolved.env
             )
             command = render_command(config, run["params"], args_json_file=json_file, environ=env)
+            if redact(command, self.masked) != command:
+                raise ValueError(
+                    "a secret's value would be on its command line, where `ps` shows it"
+                )
         except (ValueError, OSError) as exc:
             message = f"cannot build the command: {exc}"
             log_path.write_text(f"hypersweep: {message}\n")
             self._end(run, s.FAILED, message=message, log_tail=message)
             return
+        create_private(metrics_path)  # the client appends to it: 0600 from the start
         try:
             proc = spawn(command, workdir, env)
         except OSError as exc:
@@ -156,7 +179,8 @@ class Worker:
             self._end(run, s.FAILED, message=f"cannot start {command[0]!r}: {exc.strerror}")
             return
         now = time.time()
-        self.store.update_run(
+        self.retry.call(
+            self.store.update_run,
             run["id"],
             pid=proc.pid,
             pid_started=process_started(proc.pid),
@@ -171,22 +195,31 @@ class Worker:
             log_path,
             redact=resolved.redactions(),  # a program that prints a secret does not log it
         )
-        metrics_file = MetricsFileReader(metrics_path)
+        metrics_file = MetricsFileReader(metrics_path, warn=output.warn)
         # The metric early termination judges on; None when the sweep has no early_terminate.
         judged = config.metric.name if config.early_terminate and config.metric else None
-        stop_reason = self._supervise(run["id"], proc, output, metrics_file, judged)
+        try:
+            stop_reason = self._supervise(run["id"], proc, output, metrics_file, judged)
+        except StoreUnavailable:  # gave up on the store, or told to stop during an outage
+            stop_run_processes(proc.pid, run["id"], STOP_GRACE_S)
+            raise
         if stop_reason is not None:
-            stop_groups([proc.pid], STOP_GRACE_S)
+            stop_run_processes(proc.pid, run["id"], STOP_GRACE_S)
         exit_code = proc.wait()
-        stop_groups([proc.pid], 0)  # leftovers the program started and did not wait for
-        output.join()
-        self._flush(run["id"], output, metrics_file)
+        # Leftovers: what the program started and did not wait for, in its group or not.
+        stop_run_processes(proc.pid, run["id"], STOP_GRACE_S)
+        self._flush(run["id"], output, metrics_file, final=True)  # waits for the output's end
+        output.close()
+        if not metrics_file.more:
+            # Its records are in the store (masked): the file was only their way in, and a
+            # secret the program logged is in it in clear.
+            metrics_path.unlink(missing_ok=True)
         if stop_reason is not None:
             state, message = stop_reason
         elif exit_code == 0:
             state, message = s.FINISHED, None
         else:
-            state, message = s.FAILED, f"exit code {exit_code}"
+            state, message = s.FAILED, exit_description(exit_code)  # exit_code < 0: signal
         self._end(run, state, exit_code=exit_code, log_tail=output.tail(), message=message)
 
     def _write_wandb_files(
@@ -238,37 +271,79 @@ class Worker:
                 return None
             except subprocess.TimeoutExpired:
                 pass
+            reap_children(keep=[proc.pid])  # orphans re-parented to us that have ended
             new_keys = self._flush(run_id, output, metrics)
             if self.stopping.is_set():
                 return s.KILLED, "worker stopped"
             # Judged only when the metric moved: a flush without it cannot change the verdict.
             if judged_metric in new_keys:
-                why = controller.check_early_stop(self.store, run_id)
+                why = self.retry.call(controller.check_early_stop, self.store, run_id)
                 if why is not None:
                     return s.STOPPED_EARLY, why
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + heartbeat_interval()
-                status = self.store.heartbeat(self.worker_id, run_id)
+                status = self.retry.call(self.store.heartbeat, self.worker_id, run_id)
                 if status.get("stop_requested"):  # early termination, or Stop in the dashboard
                     return s.STOPPED_EARLY, status.get("stop_message") or "stopped early"
                 if status.get("sweep_state") == s.SWEEP_CANCELLED:
                     return s.KILLED, "sweep cancelled"
+                if status.get("run_state") == s.CRASHED and self._reclaim(run_id):
+                    continue  # we were silent too long, but the run is ours again
                 if status.get("run_state") not in (s.RUNNING, None):
-                    # Someone else already ended it (e.g. taken for crashed): let it go.
+                    # Someone else already ended it (killed, or a retry has the point's
+                    # result): let it go.
                     return status["run_state"], "ended elsewhere"
 
-    def _flush(self, run_id: str, output: OutputCollector, metrics: MetricsFileReader) -> set[str]:
-        """Move new metric records into the store; returns the keys that got finite values."""
-        client_records = metrics.take_records()
-        stdout_records = output.take_records()
-        # A program that logs with the client may also print "loss=0.1" lines for humans;
-        # once the client has spoken, its records are the metrics and stdout is just a log.
-        records = client_records if metrics.used else client_records + stdout_records
-        if not records:
-            return set()
-        rows, summary = rows_and_summary(records)
-        self.store.add_metrics(run_id, rows, summary, pinned_summary(records))
-        return {key for _step, key, value, _time in rows if value is not None}
+    def _reclaim(self, run_id: str) -> bool:
+        """Our run was taken for crashed while we were silent (frozen, store outage). Take it
+        back, stopping its retry, unless the retry already has the point's result."""
+        outcome = self.retry.call(controller.reclaim_run, self.store, run_id, self.worker_id)
+        if outcome == controller.KEPT:
+            self._say(f"run {run_id} was taken for crashed while we were silent; it goes on")
+            return True
+        return False
+
+    def _flush(
+        self,
+        run_id: str,
+        output: OutputCollector,
+        metrics: MetricsFileReader,
+        final: bool = False,
+    ) -> set[str]:
+        """Move new metric records into the store, a bounded batch at a time (the agent's
+        memory stays flat however fast the program logs; the rest waits in the metrics file
+        or, for stdout lines, in the pipe). Returns the keys that got finite values. Stops
+        after FLUSH_BUDGET_S with more to do; `final` (the program has exited): goes on until
+        everything is stored, waiting up to OUTPUT_WAIT_S for the output to close."""
+        keys: set[str] = set()
+        budget = OUTPUT_WAIT_S if final else min(FLUSH_BUDGET_S, heartbeat_interval())
+        deadline = time.monotonic() + budget
+        next_beat = time.monotonic() + heartbeat_interval()
+        while True:
+            reading = final and output.reading()  # checked first: lines may still come
+            client_records = metrics.take_records()
+            stdout_records = output.take_records()
+            # A program that logs with the client may also print "loss=0.1" lines for humans;
+            # once the client has spoken, its records are the metrics and stdout is a log.
+            records = client_records if metrics.used else client_records + stdout_records
+            if records:
+                records = redact(records, self.masked)  # a secret as a metric name or value
+                rows, summary = rows_and_summary(records, output.warn)
+                pinned = pinned_summary(records)
+                self.retry.call(self.store.add_metrics, run_id, rows, summary, pinned)
+                keys.update(key for _step, key, value, _time in rows if value is not None)
+            now = time.monotonic()
+            if client_records or stdout_records or metrics.more:
+                if final and now >= next_beat:  # a long backlog: the run is alive meanwhile
+                    next_beat = now + heartbeat_interval()
+                    self.retry.call(self.store.heartbeat, self.worker_id, run_id)
+                if now < deadline or (final and not reading):  # a backlog is stored whole
+                    continue
+                return keys
+            if not reading or now >= deadline:
+                return keys
+            output.join(0.05)
 
     def _end(self, run: Row, state: str, **values: object) -> None:
-        controller.record_run_end(self.store, run["id"], state, **values)  # type: ignore[arg-type]
+        values = redact(values, self.masked)
+        self.retry.call(controller.record_run_end, self.store, run["id"], state, **values)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from .. import sweeps as sweep_ops
+from ..agent.runlog import LogOutsideRoot, open_run_log, read_chunks, tail_start
 from ..config import ConfigError, describe_space
 from ..config.command import args_flags
 from ..controller import best_runs, importance, sweep_config
@@ -24,6 +27,7 @@ from ..launch.ray_backend import RayLaunchError
 from ..scaffold import ScaffoldError
 from ..store import STORE_ENV, NotFound, Store, StoreError
 from ..store import schema as s
+from ..store.store import last_bytes
 from . import auth_cmd, init_cmd, render, secret_cmd
 from .progress import supervise
 from .run_notes import program_notes
@@ -33,6 +37,7 @@ from .workers import (
     GpusOption,
     JobsOption,
     RayAddressOption,
+    RetryFailedOption,
     WorkerOptionError,
     WorkerPlan,
     plan_workers,
@@ -110,7 +115,9 @@ def sweep(
     try:
         sweep_ops.check_sweep_secrets(config, sweep_file)
     except ConfigError as exc:
-        err.print(f"[yellow]note:[/yellow] {exc} (needed where agents run)", highlight=False)
+        err.print(
+            f"[yellow]note:[/yellow] {escape(str(exc))} (needed where agents run)", highlight=False
+        )
     err.print(f"created sweep {sweep_id} ({config.method}) in {_store(ctx).display_url}")
     if sweep_ops.lacks_program(config):
         # `agent` would have nothing to spawn: say how W&B runs such a sweep instead.
@@ -141,6 +148,7 @@ def run(
     fail_fast: Annotated[
         int, typer.Option(min=0, help="Stop when the first N runs all fail (0: never).")
     ] = 5,
+    retry_failed: RetryFailedOption = None,
     ui: UiOption = True,
     ui_port: UiPortOption = DEFAULT_UI_PORT,
 ) -> None:
@@ -157,7 +165,9 @@ def run(
         cpus_per_job=cpus_per_job,
         ray_address=ray_address,
     )
-    sweep_id, _config = sweep_ops.create_sweep(store, sweep_file, seed=seed, fail_fast=fail_fast)
+    sweep_id, _config = sweep_ops.create_sweep(
+        store, sweep_file, seed=seed, fail_fast=fail_fast, retry_failed=retry_failed
+    )
     _run_workers(store, sweep_id, plan, ui_port if ui else None, _store_flag(ctx))
 
 
@@ -170,6 +180,7 @@ def resume(
     backend: BackendOption = "local",
     ray_address: RayAddressOption = None,
     cpus_per_job: CpusOption = 1.0,
+    retry_failed: RetryFailedOption = None,
     ui: UiOption = True,
     ui_port: UiPortOption = DEFAULT_UI_PORT,
 ) -> None:
@@ -190,7 +201,7 @@ def resume(
         ray_address=ray_address,
     )
     try:
-        sweep_ops.resume_sweep(store, sweep_id)
+        sweep_ops.resume_sweep(store, sweep_id, retry_failed=retry_failed)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     _run_workers(store, sweep_id, plan, ui_port if ui else None, _store_flag(ctx))
@@ -350,15 +361,20 @@ def agent(
         int | None,  # noqa: UP007
         typer.Option(min=1, help="Leave after this many runs (finished or not)."),
     ] = None,
+    retry_failed: RetryFailedOption = None,
 ) -> None:
     """Run one worker for an existing sweep, in this terminal (any machine with the store)."""
     from ..agent import Worker
+    from ..agent.process import become_subreaper
 
     store = _store(ctx)
     # A secret missing here fails now, before this worker claims a run.
     sweep_ops.check_sweep_secrets(sweep_config(store.get_sweep(sweep_id)), f"sweep {sweep_id}")
     worker = Worker(store, sweep_id, gpu_ids=os.environ.get("CUDA_VISIBLE_DEVICES"))
     worker.install_signal_handlers()
+    become_subreaper()  # what a program orphans comes back to us, to be stopped and reaped
+    if retry_failed is not None:
+        sweep_ops.set_retry_failed(store, sweep_id, retry_failed)
     err.print(f"worker for sweep {sweep_id} on {worker.host} (Ctrl-C stops it)")
     reason = worker.run(count)
     err.print(f"worker {worker.worker_id} left: {reason}")
@@ -579,29 +595,57 @@ def logs(
     ctx: typer.Context,
     run_id: str,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing.")] = False,
+    max_bytes: Annotated[
+        int | None,  # noqa: UP007
+        typer.Option("--max-bytes", min=1, help="Only the last N bytes (default: all of it)."),
+    ] = None,
 ) -> None:
     """A run's captured stdout and stderr."""
     store = _store(ctx)
     run_row = store.get_run(run_id)
-    path = Path(run_row["log_path"]) if run_row["log_path"] else None
-    if path is None or not path.exists():
+    try:
+        log = open_run_log(store, run_row)
+    except LogOutsideRoot as exc:
+        raise CliError(f"run {run_id}: {exc}; not shown") from None
+    if log is None:
         if run_row["log_tail"]:
             err.print("(log file not on this machine; last lines kept in the store)")
-            print(run_row["log_tail"])
+            tail = run_row["log_tail"]
+            print(last_bytes(tail, max_bytes) if max_bytes else tail)
             return
         raise CliError(f"run {run_id} has no log on this machine yet (state {run_row['state']})")
-    with open(path, "rb") as f:
-        while True:
-            chunk = f.read()
-            if chunk:
-                sys.stdout.write(chunk.decode("utf-8", errors="replace"))
-                sys.stdout.flush()
-            if not follow:
-                return
-            if store.get_run(run_id)["state"] not in s.ACTIVE_RUN_STATES:
-                sys.stdout.write(f.read().decode("utf-8", errors="replace"))
-                return
-            time.sleep(0.5)
+    with log:
+        size, start = tail_start(log, max_bytes)
+        if start:
+            err.print(f"(the last {size - start} of {size} bytes)")
+        ended = lambda: store.get_run(run_id)["state"] not in s.ACTIVE_RUN_STATES  # noqa: E731
+        _print_log(log, start, ended if follow else None)
+
+
+def _print_log(log: BinaryIO, position: int, ended: Callable[[], bool] | None) -> None:
+    """Print the log from `position`, a chunk at a time; with `ended`, keep printing what is
+    added until it says the run has ended."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def copy() -> None:
+        nonlocal position
+        for chunk in read_chunks(log, position):
+            position += len(chunk)
+            sys.stdout.write(decoder.decode(chunk))
+        sys.stdout.flush()
+
+    copy()
+    while ended is not None:
+        if os.fstat(log.fileno()).st_size < position:  # the agent cut a log past its cap
+            err.print("(the log passed its size limit and was cut; following from its end)")
+            position = os.fstat(log.fileno()).st_size
+        if ended():
+            copy()
+            break
+        time.sleep(0.5)
+        copy()
+    sys.stdout.write(decoder.decode(b"", final=True))
+    sys.stdout.flush()
 
 
 def main() -> None:
@@ -609,7 +653,7 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except (
         CliError,

@@ -119,7 +119,10 @@ def run_json(run: Row) -> dict[str, Any]:
 
 def runs_table(runs: list[Row], metric_name: str | None, title: str = "runs") -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("run", "state", metric_name or "summary", "params", "exit", "time"):
+    # Why a run ended as it did ("killed by signal 9 (out of memory?)"), when one did.
+    messages = any(run["message"] for run in runs)
+    columns = ("run", "state", metric_name or "summary", "params", "exit", "time")
+    for column in columns + (("message",) if messages else ()):
         table.add_column(column)
     for run in runs:
         if metric_name:
@@ -138,6 +141,7 @@ def runs_table(runs: list[Row], metric_name: str | None, title: str = "runs") ->
             params_text(run["params"]),
             "" if run["exit_code"] is None else str(run["exit_code"]),
             duration(took),
+            *([Text(run["message"] or "")] if messages else []),  # not markup
         )
     return table
 

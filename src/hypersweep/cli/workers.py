@@ -38,6 +38,14 @@ RayAddressOption = Annotated[
 CpusOption = Annotated[
     float, typer.Option(min=0, help="CPUs each Ray worker asks for (--backend ray).")
 ]
+RetryFailedOption = Annotated[
+    int | None,  # noqa: UP007
+    typer.Option(
+        min=0,
+        help="Run a failed run's point again, up to N times, for the whole sweep "
+        "[default: as set before, else the sweep file's retry_failed, else 0].",
+    ),
+]
 
 
 class WorkerOptionError(Exception):

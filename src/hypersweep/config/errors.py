@@ -15,9 +15,10 @@ class ConfigError(Exception):
 
     def __init__(self, source: str, path: str, message: str):
         self.source = str(source)
-        self.path = str(path)
-        # Messages can quote user input (YAML problems, values): keep them on one line.
-        self.message = " ".join(str(message).split())
+        # Paths and messages can quote user input (keys, values, YAML problems): keep them
+        # on one line, and short enough to read when that input is a 10,000-character key.
+        self.path = _clip(" ".join(str(path).split()), 300)
+        self.message = _clip(" ".join(str(message).split()), 1000)
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -26,6 +27,14 @@ class ConfigError(Exception):
 
     def __reduce__(self):  # keep it picklable (multiprocessing, Ray)
         return (type(self), (self.source, self.path, self.message))
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text``, its middle cut out when longer than ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
 
 
 def did_you_mean(word: object, choices: Iterable[str], template: str = "'{}'") -> str:

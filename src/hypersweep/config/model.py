@@ -231,6 +231,7 @@ class SweepConfig:
     entity: str | None
     early_terminate: EarlyTerminate | None
     env: dict[str, str] = field(default_factory=dict)
+    retry_failed: int = 0  # our extension: a failed point runs again up to N times
 
 
 def nest_params(flat: dict[str, Any], keep: Collection[str] = ()) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,14 @@ import yaml
 
 from .command import check_command_token
 from .errors import ConfigError, did_you_mean
+from .limits import (
+    MAX_BANDS,
+    MAX_DEPTH,
+    GuardedComposer,
+    check_document,
+    int_literal_error,
+    read_sweep_text,
+)
 from .model import (
     DISTRIBUTIONS,
     EarlyTerminate,
@@ -28,9 +37,10 @@ from .model import (
 
 METHODS = ("grid", "random", "bayes")
 
-# Keys W&B's schema allows at the top level, plus our `env:` extension. W&B-only features
-# (multi-objective `metrics`, external `scheduler`, Launch `job`/`image_uri`, `controller`,
-# `apiVersion`/`kind`) are accepted so W&B files load unchanged, kept in `raw`, and ignored.
+# Keys W&B's schema allows at the top level, plus our `env:` and `retry_failed:` extensions.
+# W&B-only features (multi-objective `metrics`, external `scheduler`, Launch `job`/`image_uri`,
+# `controller`, `apiVersion`/`kind`) are accepted so W&B files load unchanged, kept in `raw`,
+# and ignored.
 TOP_LEVEL_KEYS = (
     "method",
     "parameters",
@@ -45,6 +55,7 @@ TOP_LEVEL_KEYS = (
     "entity",
     "controller",
     "env",
+    "retry_failed",
     "metrics",
     "scheduler",
     "job",
@@ -98,18 +109,21 @@ assert set(_KEYS) == set(DISTRIBUTIONS)
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PROBABILITY_TOLERANCE = 1e-6
+_MAX_EXP = math.log(sys.float_info.max)  # e^x overflows a float past this (about 709.78)
 
 
 # --------------------------------------------------------------------------- loading
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with three fixes for sweep files.
+class _Loader(GuardedComposer, yaml.SafeLoader):
+    """PyYAML's safe loader (W&B's own parser) with four fixes for sweep files.
 
     - ``1e-5`` is a float (YAML 1.1 wants ``1.0e-5`` and PyYAML gives the string "1e-5",
       a classic way to break a W&B sweep);
     - dates stay strings, so ``raw`` is always JSON-serialisable;
-    - a key given twice is an error instead of the last one silently winning.
+    - a key given twice is an error instead of the last one silently winning;
+    - the limits of ``limits.py``: deep nesting, alias bombs, recursive aliases and huge
+      integer literals end in a ConfigError naming the line (``source`` names the file).
     """
 
     yaml_implicit_resolvers = {
@@ -135,7 +149,25 @@ class _Loader(yaml.SafeLoader):
                     )
         return super().construct_mapping(node, deep=deep)
 
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError):
+            # An explicit tag on text it cannot read (`!!int max`, `!!timestamp x`): PyYAML's
+            # constructors raise Python errors there, not YAML ones.
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value!r} as !!{tag}", node.start_mark
+            ) from None
 
+    def construct_yaml_int(self, node):
+        problem = int_literal_error(node.value) if isinstance(node.value, str) else None
+        if problem:  # before int(): Python refuses 4,300+ digits, base 60 is quadratic
+            raise ConfigError(self.source, f"line {node.start_mark.line + 1}", problem)
+        return super().construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
@@ -144,19 +176,11 @@ _Loader.add_implicit_resolver(
 
 
 def load_sweep_file(path: str | os.PathLike) -> SweepConfig:
-    """Load and validate a sweep file (YAML, or JSON when it ends in ``.json``)."""
+    """Load and validate a sweep file (YAML, or JSON when it ends in ``.json``).
+
+    Whatever the file holds, this returns or raises ConfigError, quickly: see limits.py."""
     source = os.fspath(path)
-    try:
-        with open(source, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise ConfigError(source, "", "file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(source, "", "is a directory, not a sweep file") from None
-    except PermissionError:
-        raise ConfigError(source, "", "permission denied") from None
-    except UnicodeDecodeError:
-        raise ConfigError(source, "", "not a UTF-8 text file") from None
+    text = read_sweep_text(source)
     data = _load_text(text, source)
     if data is None:
         raise ConfigError(
@@ -165,23 +189,50 @@ def load_sweep_file(path: str | os.PathLike) -> SweepConfig:
     return parse_sweep_config(data, source)
 
 
+def _json_int(text: str) -> int:
+    problem = int_literal_error(text)
+    if problem:
+        raise ValueError(problem)
+    return int(text)
+
+
 def _load_text(text: str, source: str) -> Any:
     if source.lower().endswith(".json"):
         if not text.strip():
             return None
         try:
-            return json.loads(text)
+            return json.loads(text, parse_int=_json_int)
         except json.JSONDecodeError as e:
             raise ConfigError(source, f"line {e.lineno}", f"invalid JSON: {e.msg}") from None
+        except ValueError as e:  # from _json_int
+            raise ConfigError(source, "", str(e)) from None
+        except RecursionError:
+            raise ConfigError(source, "", _TOO_DEEP) from None
+    loader = None
     try:
-        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader subclass
+        loader = _Loader(text)  # its reader refuses control characters at once
+        loader.source = source
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}" if mark is not None else ""
         problem = e.problem or e.context or "syntax error"
         raise ConfigError(source, where, f"invalid YAML: {problem}") from None
+    except yaml.reader.ReaderError as e:  # a control character
+        line = text.count("\n", 0, e.position) + 1
+        raise ConfigError(
+            source, f"line {line}", f"invalid YAML: control character #x{e.character:04x}"
+        ) from None
     except yaml.YAMLError as e:
         raise ConfigError(source, "", f"invalid YAML: {e}") from None
+    except RecursionError:  # the limits stop this first; never a traceback regardless
+        raise ConfigError(source, "", _TOO_DEEP) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -356,6 +407,10 @@ def _parse_parameter(p: _Parser, name: str, spec: dict, path: str) -> Parameter:
         q = p.number(spec.get("q", 1.0), f"{path}.q")  # W&B's default is the float 1.0
         if q <= 0:
             raise p.error(f"{path}.q", f"must be greater than 0, got {q}")
+        if dist == "q_uniform" and not math.isfinite(
+            max(abs(fields["min"]), abs(fields["max"])) / q
+        ):
+            raise p.error(f"{path}.q", f"{q} is too small for min and max: value/q overflows")
         fields["q"] = q
     if "mu" in spec:
         fields["mu"] = p.number(spec["mu"], f"{path}.mu")
@@ -408,6 +463,18 @@ def _parse_min_max(p: _Parser, dist: str, spec: dict, path: str) -> dict[str, An
     if dist.endswith("_values") and lo <= 0:
         raise p.error(
             f"{path}.min", f"{dist} needs 'min' greater than 0 (real values, not logs), got {lo}"
+        )
+    # The samplers draw U(min, max) in floats: numpy refuses a span that overflows.
+    linear = dist != "int_uniform" and not dist.endswith("_values")
+    if linear and not math.isfinite(float(hi) - float(lo)):
+        raise p.error(path, f"'max' - 'min' ({hi} - {lo}) overflows a float")
+    exponent = -lo if dist == "inv_log_uniform" else hi
+    if dist in ("log_uniform", "q_log_uniform", "inv_log_uniform") and exponent > _MAX_EXP:
+        key = "min" if dist == "inv_log_uniform" else "max"
+        raise p.error(
+            f"{path}.{key}",
+            f"e^{exponent} overflows a float: {dist}'s min and max are natural-log "
+            f"exponents (did you mean {dist}_values, which takes the values themselves?)",
         )
     return {"min": lo, "max": hi}
 
@@ -480,6 +547,14 @@ def _parse_space(p: _Parser, block: Any, method: str) -> SearchSpace:
                     "cannot enumerate it; use 'values: [...]', or 'distribution: q_uniform' "
                     "with a step 'q'",
                 )
+            try:
+                len(param.grid_axis())  # lazy, but its length must be a machine integer
+            except OverflowError:
+                raise p.error(
+                    path,
+                    f"more than {sys.maxsize:,} grid values: too many for grid search to "
+                    "index; narrow 'min' and 'max' (or raise 'q')",
+                ) from None
     ordered = tuple(found[name][0] for name in sorted(found))
     return SearchSpace(parameters=ordered)
 
@@ -534,6 +609,15 @@ def _parse_early_terminate(p: _Parser, value: Any) -> EarlyTerminate:
             f"{ints['max_iter']} is less than eta ({eta}): no band to stop runs at; "
             "raise max_iter or lower eta",
         )
+    if ints["max_iter"] is not None and ints["s"] is not None:
+        # Bands max_iter/eta^k, k = 1..s, while >= 1: an eta just above 1 makes billions.
+        bands = min(ints["s"], math.floor(math.log(ints["max_iter"]) / math.log(eta)))
+        if bands > MAX_BANDS:
+            raise p.error(
+                path,
+                f"max_iter {ints['max_iter']}, eta {eta} and s {ints['s']} give {bands:,} "
+                f"bands; at most {MAX_BANDS:,}: raise eta or lower s",
+            )
     # W&B's schema default: its engine fills it in, so an absent `strict` means true.
     strict = et.get("strict", True)
     if not isinstance(strict, bool):
@@ -577,6 +661,7 @@ def _parse_env(p: _Parser, value: Any) -> dict[str, str]:
 def parse_sweep_config(data: Any, source: str = "<config>") -> SweepConfig:
     """Validate a loaded sweep mapping (the W&B schema plus `env:`) into a SweepConfig."""
     p = _Parser(source)
+    check_document(data, p.error)  # sizes, depth, int64, finite numbers, JSON types
     if not isinstance(data, dict):
         raise p.error(
             "", f"a sweep file must be a mapping with 'method' and 'parameters', got {_kind(data)}"
@@ -625,6 +710,7 @@ def parse_sweep_config(data: Any, source: str = "<config>") -> SweepConfig:
     if "scheduler" in data:
         p.mapping(data["scheduler"], "scheduler", "e.g. {engine: wandb}")
     env = _parse_env(p, data["env"]) if "env" in data else {}
+    retry_failed = p.integer(data.get("retry_failed", 0), "retry_failed", 0)
 
     return SweepConfig(
         raw=copy.deepcopy(data),
@@ -636,5 +722,6 @@ def parse_sweep_config(data: Any, source: str = "<config>") -> SweepConfig:
         run_cap=run_cap,
         early_terminate=early,
         env=env,
+        retry_failed=retry_failed,
         **info,
     )

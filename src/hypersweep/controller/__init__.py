@@ -13,17 +13,21 @@ from .claims import (
     total_points,
 )
 from .ending import record_run_end
+from .leases import KEPT, LOST, reclaim_run
 from .ranking import best_runs, importance
 from .stopping import check_early_stop
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "KEPT",
+    "LOST",
     "Claim",
     "best_runs",
     "check_early_stop",
     "claim_next_run",
     "heartbeat_timeout",
     "importance",
+    "reclaim_run",
     "record_run_end",
     "sweep_config",
     "total_points",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -58,12 +59,17 @@ def total_points(config: SweepConfig) -> int | None:
     return config.run_cap
 
 
-def claim_next_run(store: Store, sweep_id: str, worker_id: str, host: str) -> Claim:
+def claim_next_run(
+    store: Store, sweep_id: str, worker_id: str, host: str, *, reap_stale: bool = True
+) -> Claim:
+    """The next run for this worker. `reap_stale=False` right after a store outage: nobody's
+    heartbeat could arrive then, so silence is no sign that a worker died."""
     with store.write() as conn:
         sweep = store.lock_sweep(conn, sweep_id)
         if sweep["state"] != s.SWEEP_RUNNING:
             return Claim(None, sweep["state"])
-        store.crash_stale(conn, sweep_id, heartbeat_timeout())
+        if reap_stale:
+            store.crash_stale(conn, sweep_id, heartbeat_timeout())
         config = sweep_config(sweep)
         params_and_point = _next_point(store, conn, sweep, config)
         if params_and_point is None:
@@ -85,16 +91,46 @@ def claim_next_run(store: Store, sweep_id: str, worker_id: str, host: str) -> Cl
         return Claim(run, "run")
 
 
+def retry_failed_limit(sweep: Row, config: SweepConfig) -> int:
+    """How many times a failed run's point is handed out again: the sweep's setting (`run`,
+    `resume` and `agent --retry-failed`), else the sweep file's `retry_failed`, else 0."""
+    return int(sweep["settings"].get("retry_failed", config.retry_failed) or 0)
+
+
+def _retry(
+    store: Store, conn: Connection, sweep: Row, config: SweepConfig
+) -> tuple[dict, int, int] | None:
+    """The point of an ended run handed out again (attempt + 1), that run superseded.
+    Crashed or killed: until the point has crashed `max_attempts` times. Failed: until it has
+    failed `retry_failed` + 1 times; the last failure is the point's verdict and stays."""
+    max_attempts = int(sweep["settings"].get("max_attempts", DEFAULT_SETTINGS["max_attempts"]))
+    retry_failed = retry_failed_limit(sweep, config)
+    states = (*s.RETRYABLE_RUN_STATES, s.FAILED) if retry_failed else s.RETRYABLE_RUN_STATES
+    candidates = store.list_runs(sweep["id"], states, conn, superseded=False)
+    if not candidates:
+        return None
+    every = store.list_runs(sweep["id"], states, conn)  # superseded ones too: the counts
+    crashes = Counter(r["point_index"] for r in every if r["state"] in s.RETRYABLE_RUN_STATES)
+    failures = Counter(r["point_index"] for r in every if r["state"] == s.FAILED)
+    for run in candidates:
+        point = run["point_index"]
+        if run["state"] == s.FAILED and failures[point] > retry_failed:
+            continue  # the point's verdict: the model and fail-fast see it as failed
+        # Superseded either way: retried now, or (crashed) given up after max_attempts.
+        store.update_run(run["id"], conn, superseded=True)
+        if run["state"] == s.FAILED or crashes[point] < max_attempts:
+            return run["params"], point, run["attempt"] + 1
+    return None
+
+
 def _next_point(
     store: Store, conn: Connection, sweep: Row, config: SweepConfig
 ) -> tuple[dict, int, int] | None:
-    """A retry of a crashed/killed point first, else a fresh point, else None."""
-    max_attempts = int(sweep["settings"].get("max_attempts", DEFAULT_SETTINGS["max_attempts"]))
-    for run in store.list_runs(sweep["id"], s.RETRYABLE_RUN_STATES, conn, superseded=False):
-        # Superseded either way: retried now, or given up after max_attempts.
-        store.update_run(run["id"], conn, superseded=True)
-        if run["attempt"] < max_attempts:
-            return run["params"], run["point_index"], run["attempt"] + 1
+    """A retry first (a crashed/killed point, or a failed one under `retry_failed`), else a
+    fresh point, else None."""
+    retry = _retry(store, conn, sweep, config)
+    if retry is not None:
+        return retry
 
     index = sweep["points_issued"]
     limit = total_points(config)
@@ -138,7 +174,8 @@ def model_trials(
 ) -> list[bayes.Trial]:
     """Every point's result: finished runs with the metric's value, runs in flight as
     pending, failed runs (or finished without a value) as failed. Crashed and killed runs
-    are left out: not the point's fault, and their retry is a run of its own."""
+    are left out: not the point's fault, and their retry is a run of its own; so are failed
+    runs whose point was handed out again (`retry_failed`): the retry gives the verdict."""
     from ..search import bayes
 
     name = config.metric.name if config.metric else ""
@@ -150,7 +187,7 @@ def model_trials(
             value = run["summary"].get(name)
             state = bayes.FINISHED if isinstance(value, (int, float)) else bayes.FAILED
             trials.append(bayes.Trial(run["params"], value, state))
-        elif run["state"] == s.FAILED:
+        elif run["state"] == s.FAILED and not run["superseded"]:
             trials.append(bayes.Trial(run["params"], None, bayes.FAILED))
     return trials
 

@@ -52,16 +52,33 @@ def sweep_problems(store: Store, sweep: Row, config: SweepConfig) -> list[str]:
     """What makes an ended sweep's outcome a failure, one line each (empty: all is well)."""
     runs = store.list_runs(sweep["id"])
     problems = []
-    ended = [run for run in runs if run["state"] in (*RESULT_STATES, s.FAILED)]
+    # A failed run whose point ran again (retry_failed) is not its point's verdict.
+    ended = [
+        run
+        for run in runs
+        if run["state"] in RESULT_STATES or (run["state"] == s.FAILED and not run["superseded"])
+    ]
     if ended and all(run["state"] == s.FAILED for run in ended):
         problems.append(
             f"every run failed ({len(ended)} runs; see `hypersweep runs {sweep['id']}`)"
         )
     max_attempts = int(sweep["settings"].get("max_attempts", DEFAULT_SETTINGS["max_attempts"]))
+    # A point given up: its last attempt crashed (or was killed) and nothing came after it.
+    # Attempts count failures too (`retry_failed`), so the attempt number alone cannot say.
+    last_attempt: dict[int | None, int] = {}
+    for run in runs:
+        point = run["point_index"]
+        last_attempt[point] = max(last_attempt.get(point, 0), run["attempt"])
+    # A point with a result is settled, even if a later attempt was stopped in its favour
+    # (a frozen worker's run that came back: controller/leases.py).
+    settled = {r["point_index"] for r in ended}
     given_up = [
         run
         for run in runs
-        if run["state"] in s.RETRYABLE_RUN_STATES and run["attempt"] >= max_attempts
+        if run["state"] in s.RETRYABLE_RUN_STATES
+        and run["superseded"]
+        and run["attempt"] == last_attempt[run["point_index"]]
+        and run["point_index"] not in settled
     ]
     if given_up and sweep["state"] == s.SWEEP_FINISHED:
         problems.append(

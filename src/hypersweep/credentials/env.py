@@ -4,14 +4,18 @@ agent only when it builds a program's environment (never stored, never on a comm
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .secrets import SecretError, SecretStore, secret_reference, validate_name
 
 # Shorter values are not masked in logs: masking "ab" would mangle every line.
 MIN_REDACTED_LENGTH = 6
+REDACTED = "[secret]"  # what a masked value becomes
 _ENVVAR_MACRO = re.compile(r"\$\{envvar:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+T = TypeVar("T")
 
 
 class EnvSecretError(SecretError):
@@ -65,11 +69,34 @@ class ResolvedEnv:
     env: dict[str, str]
     secret_values: list[str] = field(default_factory=list)
 
-    def redactions(self) -> list[bytes]:
-        """Values to mask in captured output, longest first so one inside another is
-        masked whole."""
+    def masked(self) -> tuple[str, ...]:
+        """Values to mask wherever a program's output is recorded, longest first so one
+        inside another is masked whole."""
         values = {v for v in self.secret_values if len(v) >= MIN_REDACTED_LENGTH}
-        return sorted((v.encode() for v in values), key=len, reverse=True)
+        return tuple(sorted(values, key=len, reverse=True))
+
+    def redactions(self) -> list[bytes]:
+        """masked() as bytes, for captured stdout/stderr."""
+        return [v.encode() for v in self.masked()]
+
+
+def redact(value: T, masked: Sequence[str]) -> T:
+    """`value` with each of `masked` (ResolvedEnv.masked()) replaced by [secret] in every
+    string it holds, dict keys included, through lists, tuples and dicts: a record of the
+    metrics file (metric names, summary values), a command line, a message. Numbers are
+    left alone."""
+    if not masked:
+        return value
+    if isinstance(value, str):
+        for secret in masked:
+            value = value.replace(secret, REDACTED)  # type: ignore[assignment]
+        return value
+    if isinstance(value, dict):
+        pairs = ((redact(k, masked), redact(v, masked)) for k, v in value.items())
+        return dict(pairs)  # type: ignore[return-value]
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(v, masked) for v in value)  # type: ignore[return-value]
+    return value
 
 
 def resolve_env(env: Mapping[str, str], secrets: SecretStore | None = None) -> ResolvedEnv:

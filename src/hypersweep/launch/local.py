@@ -10,7 +10,14 @@ import time
 from dataclasses import dataclass
 
 from ..agent import log_root
-from ..agent.process import signal_on_parent_death, stop_groups, stop_process
+from ..agent.process import (
+    processes_of_runs,
+    signal_on_parent_death,
+    stop_process,
+    stop_processes,
+    stop_runs,
+)
+from ..files import open_private, private_dir
 from ..store import Store, new_id
 from ..store import schema as s
 from .base import recover_dead_worker
@@ -38,7 +45,7 @@ class LocalLauncher:
         self.slots = [WorkerSlot(i, gpus) for i, gpus in enumerate(gpu_layout)]
         self.notices: list[str] = []  # things the user should hear about, drained by the CLI
         self._log_dir = log_root(store) / sweep_id
-        self._log_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self._log_dir)  # 0700, as the agents' run logs in it
 
     def start(self) -> None:
         for slot in self.slots:
@@ -46,7 +53,7 @@ class LocalLauncher:
 
     def _spawn(self, slot: WorkerSlot) -> None:
         slot.worker_id = new_id()
-        log = open(self._log_dir / f"worker-{slot.worker_id}.log", "ab")  # noqa: SIM115
+        log = open_private(self._log_dir / f"worker-{slot.worker_id}.log")
         slot.process = subprocess.Popen(
             [
                 sys.executable,
@@ -87,7 +94,7 @@ class LocalLauncher:
                 self.sweep_id,
                 slot,
                 what=f"worker process {slot.worker_id} died (exit code {code})",
-                stop_programs=lambda runs: stop_groups([r["pid"] for r in runs if r["pid"]], 5),
+                stop_programs=lambda runs: stop_runs(runs, 5),
                 respawn=lambda slot=slot: self._spawn(slot),
             )
             self.notices.append(note)
@@ -108,7 +115,7 @@ class LocalLauncher:
         for slot in self.slots:
             if slot.worker_id:
                 leftovers = self.store.crash_worker_runs(slot.worker_id, "stopped with its worker")
-                stop_groups([r["pid"] for r in leftovers if r["pid"]], grace=5)
+                stop_runs(leftovers, grace=5)
             slot.process = None
 
 
@@ -118,13 +125,22 @@ def this_host() -> str:
 
 def stop_sweep_processes(store: Store, sweep_id: str, grace: float = 10.0) -> dict[str, int]:
     """Stop, on this host, every program and worker of the sweep (used by `kill`). The caller
-    has already set the sweep cancelled, so agents elsewhere stop at their next heartbeat."""
+    has already set the sweep cancelled, so agents elsewhere stop at their next heartbeat.
+    Programs go first, with every process that carries one of the sweep's run ids, so that
+    what left a program's group (setsid) goes too, even if its agent is gone; then the
+    agents, which stop and reap what is left below them."""
     host = this_host()
-    active = [r for r in store.list_runs(sweep_id, s.ACTIVE_RUN_STATES) if r["host"] == host]
+    runs_here = [r for r in store.list_runs(sweep_id) if r["host"] == host]
+    active = [r for r in runs_here if r["state"] in s.ACTIVE_RUN_STATES]
     with store.write() as conn:
         for run in active:
             store.end_run(conn, run["id"], s.KILLED, message="sweep killed")
-    stop_groups([r["pid"] for r in active if r["pid"]], grace)
+    # Ended runs' ids too (a leftover of an agent that died earlier), but not their pids:
+    # a group that ended long ago may since have been reused.
+    ids = {r["id"] for r in runs_here}
+    stop_processes(
+        [r["pid"] for r in active if r["pid"]], grace, find=lambda: processes_of_runs(ids)
+    )
     workers = [w for w in store.list_workers(sweep_id) if w["host"] == host]
     for worker in workers:
         stop_process(worker["pid"], worker["pid_started"], grace)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from ..agent import log_root
-from ..agent.process import signal_on_parent_death, stop_groups
+from ..agent.process import signal_on_parent_death, stop_runs
 from ..store import Store, new_id
 from .base import recover_dead_worker
 from .local import this_host
@@ -341,7 +341,7 @@ def _stop_local_programs(runs: list[dict[str, Any]]) -> None:
     """A pid means something only on its own host: programs elsewhere end with their node
     or by their agent's parent-death signal."""
     host = this_host()
-    stop_groups([r["pid"] for r in runs if r["pid"] and r["host"] == host], grace=5)
+    stop_runs([r for r in runs if r["host"] == host], grace=5)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from string import Template
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..store import NotFound, Store, StoreError
@@ -42,6 +43,13 @@ def create_app(
     @app.exception_handler(NotFound)
     async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # A value of the request the database cannot take (PostgreSQL: a NUL character in
+        # an id, a search or a metric name; a number past its range): the request's fault.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return JSONResponse({"detail": f"invalid value in the request: {reason}"}, 422)
 
     @app.exception_handler(StoreError)
     async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:

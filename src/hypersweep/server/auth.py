@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from starlette.datastructures import URL
 from starlette.requests import Request
@@ -78,7 +79,10 @@ class TokenAuth:
 
 def _login_redirect(request: Request, token: str) -> Response:
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-    target = URL(str(request.url.path)).include_query_params(**dict(params))
+    # Judged as received (Starlette's URL drops tabs and newlines) and as Starlette has it.
+    received = request.scope.get("path", "")
+    path = local_path(request.url.path) if local_path(received) == received else "/"
+    target = URL(path).include_query_params(**dict(params))
     response = RedirectResponse(str(target), status_code=303)
     response.set_cookie(
         COOKIE,
@@ -88,6 +92,25 @@ def _login_redirect(request: Request, token: str) -> Response:
         secure=request.url.scheme == "https",
     )
     return response
+
+
+def local_path(path: str) -> str:
+    r"""`path` if a browser can only read it as a path on this server, else "/" (the login
+    redirect must not be an open redirect). Refused: `//host` (scheme-relative), any
+    backslash (browsers read `/\host` as `//host`), control characters (browsers drop tabs
+    and newlines, so `/<TAB>/host` is `//host`), and anything not starting with `/`
+    (`https://host`, `host`)."""
+    # Starlette's request.url.path is partly re-encoded (a backslash arrives as %5C):
+    # judged decoded as well, and anything doubtful is simply "/".
+    for form in (path, unquote(path)):
+        if (
+            not form.startswith("/")
+            or form.startswith("//")
+            or "\\" in form
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in form)
+        ):
+            return "/"
+    return path
 
 
 def _unauthorized(request: Request) -> Response:

@@ -16,6 +16,9 @@ from . import views
 router = APIRouter(prefix="/api")
 
 MAX_PAGE = 500
+# Past this an offset only overflows the database's integers (500 instead of 422).
+MAX_OFFSET = 2**31 - 1
+MAX_KEY = 500  # metric names, sort keys
 
 
 def _store(request: Request) -> Store:
@@ -54,12 +57,18 @@ def get_importance(request: Request, sweep_id: str) -> api.Importance:
 def list_runs(
     request: Request,
     sweep_id: str,
-    state: Annotated[str | None, Query(description="comma-separated run states")] = None,
+    state: Annotated[
+        str | None, Query(max_length=200, description="comma-separated run states")
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="text in id/params")] = None,
     sort: Annotated[
-        str, Query(description="created|started|ended|state|id|summary:KEY|params:KEY, -desc")
+        str,
+        Query(
+            max_length=MAX_KEY,
+            description="created|started|ended|state|id|summary:KEY|params:KEY, -desc",
+        ),
     ] = "created",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> api.RunsPage:
     """One page of a sweep's runs, filtered, searched and sorted by the store."""
@@ -84,7 +93,7 @@ def list_runs(
 def get_curves(
     request: Request,
     sweep_id: str,
-    key: Annotated[str, Query(min_length=1, description="metric name")],
+    key: Annotated[str, Query(min_length=1, max_length=MAX_KEY, description="metric name")],
     budget: Annotated[int, Query(ge=100, le=200_000, description="points in all")] = 20_000,
     max_points: Annotated[int, Query(ge=2, le=5_000, description="points per run")] = 200,
 ) -> api.SweepCurves:

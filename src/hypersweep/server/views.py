@@ -6,9 +6,9 @@ from __future__ import annotations
 import shlex
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
+from ..agent.runlog import LogOutsideRoot, open_run_log, read_chunks, tail_start
 from ..config import ConfigError
 from ..controller import importance, sweep_config, total_points
 from ..store import Row, Store
@@ -180,24 +180,29 @@ def parallel_data(store: Store, sweep_id: str, limit: int) -> api.ParallelData:
 
 def log_tail(store: Store, run_id: str, max_bytes: int) -> api.LogTail:
     """The end of the run's log file (written by its agent), else the tail kept in the store
-    (the file is on another machine)."""
+    (the file is on another machine). Only a file inside the log root is read: a log path
+    that leads elsewhere (an edited row, a symlink) gets the store's tail."""
     run = store.get_run(run_id)
     max_bytes = min(max_bytes, LOG_TAIL_MAX)
-    path = Path(run["log_path"]) if run["log_path"] else None
-    if path is not None and path.is_file():
-        with open(path, "rb") as f:
-            size = f.seek(0, 2)
-            f.seek(max(0, size - max_bytes))
-            data = f.read(max_bytes)
+    try:
+        log = open_run_log(store, run)
+    except LogOutsideRoot:
+        log = None
+    if log is not None:
+        with log:
+            size, start = tail_start(log, max_bytes)
+            data = b"".join(read_chunks(log, start, size))
         return api.LogTail(
             run_id=run_id,
             text=data.decode("utf-8", errors="replace"),
             size=size,
-            truncated=size > max_bytes,
+            truncated=start > 0,
             source="file",
         )
     if run["log_tail"]:
         text = run["log_tail"]
+        if len(text) > max_bytes:
+            text = text[-max_bytes:]
         return api.LogTail(run_id=run_id, text=text, size=len(text), truncated=True, source="store")
     return api.LogTail(run_id=run_id, text="", size=0, truncated=False, source="none")
 

@@ -9,12 +9,20 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from ..files import create_private, private_dir
+
 STORE_ENV = "HYPERSWEEP_STORE"
+SQLITE_BUSY_ENV = "HYPERSWEEP_SQLITE_BUSY_TIMEOUT"
 DEFAULT_DIR = ".hypersweep"
 
 
 class StoreError(Exception):
     """A store problem the user can fix (bad URL, server unreachable). str() is one line."""
+
+
+class StoreUnavailable(StoreError):
+    """The store did not answer (server down or restarting, connection lost, SQLite locked
+    past its busy timeout): worth retrying, unlike a bad URL or a missing schema."""
 
 
 def default_store_url() -> str:
@@ -42,6 +50,11 @@ def sqlalchemy_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def sqlite_busy_timeout() -> float:
+    """How long a SQLite writer waits for the lock before "database is locked" (seconds)."""
+    return float(os.environ.get(SQLITE_BUSY_ENV, "60"))
+
+
 def create_store_engine(url: str) -> Engine:
     full_url = sqlalchemy_url(url)
     if full_url.startswith("sqlite"):
@@ -50,10 +63,19 @@ def create_store_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 60})
+    parsed = make_url(url)
+    database = parsed.database
+    if database and database != ":memory:" and not parsed.query.get("uri"):
+        # Exactly the path sqlite3 opens (SQLAlchemy does not expand `~`). Created 0600
+        # before SQLite opens it, since SQLite gives its -wal and -shm files the database
+        # file's mode; its directory, if new, 0700.
+        try:
+            private_dir(Path(database).parent)
+            create_private(database)
+        except OSError:
+            pass  # SQLite says why it cannot open it, as one line (StoreError)
+    busy_s = sqlite_busy_timeout()
+    engine = create_engine(url, connect_args={"timeout": busy_s})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -63,7 +85,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_s * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

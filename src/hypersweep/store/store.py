@@ -8,21 +8,45 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 
 from . import schema as s
-from .db import StoreError, create_store_engine, default_store_url
+from .db import StoreError, StoreUnavailable, create_store_engine, default_store_url
 from .migrate import add_missing_columns
 from .views import SummaryQueries
 
 Row = dict[str, Any]
+LOG_TAIL_BYTES = 8 * 1024  # the end of a run's log kept in its row
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: ids are read aloud and typed
 
 
 def new_id(length: int = 8) -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def last_bytes(text: str, limit: int) -> str:
+    """The end of `text` that fits in `limit` bytes of UTF-8 (whole characters)."""
+    if len(text) <= limit // 4:  # short enough whatever its characters
+        return text
+    data = text.encode("utf-8", errors="surrogatepass")
+    if len(data) <= limit:
+        return text
+    return data[-limit:].decode("utf-8", errors="ignore")
+
+
+def _bounded_tail(values: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(values.get("log_tail"), str):
+        values["log_tail"] = last_bytes(values["log_tail"], LOG_TAIL_BYTES)
+    return values
 
 
 class NotFound(StoreError):
@@ -78,8 +102,13 @@ class Store(SummaryQueries):
     def _errors(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
-            raise StoreError(f"store {self.display_url}: {_first_line(exc)}") from None
+        except (OperationalError, InterfaceError) as exc:
+            error = StoreUnavailable if _transient(self.engine, exc) else StoreError
+            raise error(f"store {self.display_url}: {_first_line(exc)}") from None
+        except DBAPIError as exc:
+            if exc.connection_invalidated:  # the server went away mid-statement
+                raise StoreUnavailable(f"store {self.display_url}: {_first_line(exc)}") from None
+            raise
 
     # ----------------------------------------------------------------- sweeps
 
@@ -272,7 +301,7 @@ class Store(SummaryQueries):
         if conn is None:
             with self.write() as own:
                 return self.update_run(run_id, own, **values)
-        conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**values))
+        conn.execute(update(s.runs).where(s.runs.c.id == run_id).values(**_bounded_tail(values)))
 
     def end_run(self, conn: Connection, run_id: str, state: str, **values: Any) -> bool:
         """Move an active run to a final state. False if it had already ended: the first
@@ -280,7 +309,7 @@ class Store(SummaryQueries):
         result = conn.execute(
             update(s.runs)
             .where(s.runs.c.id == run_id, s.runs.c.state.in_(s.ACTIVE_RUN_STATES))
-            .values(state=state, ended_at=time.time(), **values)
+            .values(state=state, ended_at=time.time(), **_bounded_tail(values))
         )
         return result.rowcount > 0
 
@@ -290,6 +319,12 @@ class Store(SummaryQueries):
         with self.write() as conn:
             conn.execute(
                 update(s.workers).where(s.workers.c.id == worker_id).values(heartbeat_at=now)
+            )
+            # Taken for lost while it was silent (frozen, store outage): it is back.
+            conn.execute(
+                update(s.workers)
+                .where(s.workers.c.id == worker_id, s.workers.c.state == "lost")
+                .values(state="running", ended_at=None)
             )
             worker = conn.execute(
                 select(s.workers.c.state, s.workers.c.sweep_id).where(s.workers.c.id == worker_id)
@@ -447,6 +482,19 @@ class Store(SummaryQueries):
             query = query.where(s.metrics.c.key == key)
         with self.read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+
+# SQLite errors worth waiting out; others ("attempt to write a readonly database", "no such
+# table", a malformed file) stay until someone acts, so retrying would only delay the error.
+_SQLITE_TRANSIENT = ("locked", "busy", "disk i/o error")
+
+
+def _transient(engine: Engine, exc: SQLAlchemyError) -> bool:
+    """Whether an operational error may go away by itself: any lost or refused connection
+    to a server; on SQLite, only locking and I/O trouble."""
+    if engine.dialect.name != "sqlite":
+        return True
+    return any(word in _first_line(exc).lower() for word in _SQLITE_TRANSIENT)
 
 
 def _first_line(exc: SQLAlchemyError) -> str:
