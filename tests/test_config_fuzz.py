@@ -252,7 +252,7 @@ def write(workdir: Path, name: str, content: bytes) -> Path:
     return path
 
 
-@settings(SETTINGS, max_examples=400)
+@settings(SETTINGS, max_examples=2000)
 @given(
     name=st.sampled_from(sorted(SEEDS)),
     rnd=st.randoms(use_true_random=False),
@@ -263,7 +263,7 @@ def test_byte_mutations_load_or_end_in_one_line(workdir, name, rnd, steps):
     validate_in_process(write(workdir, name, content))
 
 
-@settings(SETTINGS, max_examples=300)
+@settings(SETTINGS, max_examples=1000)
 @given(
     name=st.sampled_from(sorted(SEEDS)),
     rnd=st.randoms(use_true_random=False),

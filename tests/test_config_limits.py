@@ -402,3 +402,11 @@ def test_long_input_is_cut_in_the_message(tmp_path):
     key = "k" * MAX_STRING_CHARS
     text = fails(lambda: parse_sweep_config({"method": "grid", key: 1}), "unknown key")
     assert len(text) < 1500
+
+
+def test_a_program_name_the_os_refuses_is_not_found_not_a_traceback(tmp_path):
+    # Found by the fuzz campaign: Path.exists() raises "File name too long" past 255 bytes.
+    name = "a" * 300 + ".py"
+    path = tmp_path / "s.yaml"
+    path.write_text(f"program: {name}\nmethod: grid\nparameters:\n  x: {{values: [1]}}\n")
+    assert_one_line_error(cli(tmp_path, "validate", str(path)), "not found")

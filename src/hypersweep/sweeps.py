@@ -74,10 +74,10 @@ def program_workdir(config: SweepConfig, sweep_file: Path) -> Path:
     default command does): W&B accepts any `program` value otherwise.
     """
     cwd = Path.cwd()
-    if config.program is None or (cwd / config.program).exists():
+    if config.program is None or _exists(cwd / config.program):
         return cwd
     beside = Path(sweep_file).resolve().parent
-    if (beside / config.program).exists():
+    if _exists(beside / config.program):
         return beside
     if not uses_macro(config, "program"):
         return cwd
@@ -86,6 +86,14 @@ def program_workdir(config: SweepConfig, sweep_file: Path) -> Path:
         "program",
         f"program {config.program!r} not found in {cwd} nor in {beside}",
     )
+
+
+def _exists(path: Path) -> bool:
+    """exists() that says False for a name the OS refuses (too long, NUL byte)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def create_sweep(
