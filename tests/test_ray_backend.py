@@ -356,7 +356,8 @@ parameters:
     assert runner.returncode == 0, out
     assert f"Ray worker {first['worker_id']} died" in out and "replaced" in out
     lost = store.get_run(first["id"])
-    assert lost["state"] in ("killed", "crashed")  # the agent may record it before it goes
+    # The agent may record it (killed) before it goes.
+    assert lost["state"] in ("killed", "crashed"), lost["message"]
     runs = store.list_runs(sweep_id)
     assert {r["params"]["x"] for r in runs if r["state"] == "finished"} == {1, 2, 3, 4}
     assert store.get_sweep(sweep_id)["state"] == "finished"

@@ -1,13 +1,16 @@
-"""Sweep-level operations the CLI (and later the server) call: create from a file, resume,
-kill, delete. They combine config, store, controller and launch; no rendering here."""
+"""Sweep-level operations the CLI, the server and the Python API call: create from a file
+or a mapping, resume, kill, delete. They combine config, store, controller and launch; no
+rendering here."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .agent import log_root
-from .config import ConfigError, SweepConfig, load_sweep_file
+from .config import ConfigError, SweepConfig, load_sweep_file, parse_sweep_config
 from .config.command import uses_macro
 from .controller import DEFAULT_SETTINGS
 from .credentials.env import EnvSecretError, check_env_secrets
@@ -18,19 +21,27 @@ from .store import schema as s
 SUPPORTED_METHODS = ("grid", "random", "bayes")
 
 
+DICT_SOURCE = "<dict>"  # how errors name a sweep given as a mapping, not a file
+
+
 def load_runnable_config(path: str | Path, *, check_secrets: bool = True) -> SweepConfig:
     """Parse a sweep file and refuse what this version cannot run yet, including (unless
     `check_secrets` is False) `secret:NAME` values this machine cannot resolve."""
-    config = load_sweep_file(path)
+    return runnable_config(load_sweep_file(path), str(path), check_secrets=check_secrets)
+
+
+def runnable_config(config: SweepConfig, source: str, *, check_secrets: bool = True) -> SweepConfig:
+    """`config` (parsed from `source`: a file name, or DICT_SOURCE) if this version can run
+    it; else ConfigError naming the method or the `secret:NAME` this machine lacks."""
     if config.method not in SUPPORTED_METHODS:
         raise ConfigError(
-            str(path),
+            source,
             "method",
             f"method {config.method!r} is not yet supported (use one of: "
             f"{', '.join(SUPPORTED_METHODS)})",
         )
     if check_secrets:
-        check_sweep_secrets(config, path)
+        check_sweep_secrets(config, source)
     return config
 
 
@@ -46,7 +57,8 @@ def require_program(sweep_file: str | Path) -> None:
             "program",
             "the sweep has no program to run (W&B runs such sweeps from Python with "
             "wandb.agent(sweep_id, function=...)); add `program: train.py` to the file, "
-            "or (soon) run it from Python",
+            "or run it from Python: hypersweep.agent(sweep_id, function=train) "
+            "(docs/python-api.md)",
         )
 
 
@@ -65,10 +77,11 @@ def check_sweep_secrets(config: SweepConfig, path: str | Path) -> dict[str, str]
         raise ConfigError(str(path), f"env.{exc.variable}", str(exc)) from None
 
 
-def program_workdir(config: SweepConfig, sweep_file: Path) -> Path:
+def program_workdir(config: SweepConfig, sweep_file: str | Path | None) -> Path:
     """Where the program is started. W&B uses the agent's current directory; we do too when
     the program is found there, else the sweep file's directory, so that
-    `hypersweep run path/to/sweep.yaml` works from anywhere.
+    `hypersweep run path/to/sweep.yaml` works from anywhere. A sweep given as a mapping
+    (`sweep_file` None) has only the current directory.
 
     A missing program is an error only when the command runs it (`${program}`, as the
     default command does): W&B accepts any `program` value otherwise.
@@ -76,15 +89,16 @@ def program_workdir(config: SweepConfig, sweep_file: Path) -> Path:
     cwd = Path.cwd()
     if config.program is None or _exists(cwd / config.program):
         return cwd
-    beside = Path(sweep_file).resolve().parent
-    if _exists(beside / config.program):
+    beside = None if sweep_file is None else Path(sweep_file).resolve().parent
+    if beside is not None and _exists(beside / config.program):
         return beside
     if not uses_macro(config, "program"):
         return cwd
+    where = f"in {cwd}" if beside is None else f"in {cwd} nor in {beside}"
     raise ConfigError(
-        str(sweep_file),
+        DICT_SOURCE if sweep_file is None else str(sweep_file),
         "program",
-        f"program {config.program!r} not found in {cwd} nor in {beside}",
+        f"program {config.program!r} not found {where}",
     )
 
 
@@ -98,18 +112,31 @@ def _exists(path: Path) -> bool:
 
 def create_sweep(
     store: Store,
-    sweep_file: str | Path,
+    sweep_file: str | Path | Mapping[str, Any],
     *,
     seed: int | None = None,
     fail_fast: int = 5,
     retry_failed: int | None = None,
     check_secrets: bool = True,
 ) -> tuple[str, SweepConfig]:
-    """Record a sweep. The stored config is the file as given: `secret:NAME` references,
-    never their values. `retry_failed` (None: the file's `retry_failed`) is how many times
-    a failed run's point is handed out again."""
-    path = Path(sweep_file)
-    config = load_runnable_config(path, check_secrets=check_secrets)
+    """Record a sweep from a file, or from a mapping in the same W&B format (validated
+    exactly as a file, errors naming DICT_SOURCE; its program's directory is the current
+    one). The stored config is the sweep as given: `secret:NAME` references, never their
+    values. `retry_failed` (None: the sweep's `retry_failed`) is how many times a failed
+    run's point is handed out again. A sweep without a program is recorded too: function
+    agents run it."""
+    if isinstance(sweep_file, Mapping):
+        path = None
+        config = runnable_config(
+            parse_sweep_config(dict(sweep_file), DICT_SOURCE),
+            DICT_SOURCE,
+            check_secrets=check_secrets,
+        )
+        name, source = config.name or "sweep", None
+    else:
+        path = Path(sweep_file)
+        config = load_runnable_config(path, check_secrets=check_secrets)
+        name, source = config.name or path.stem, str(path.resolve())
     workdir = program_workdir(config, path)
     settings = {
         **DEFAULT_SETTINGS,
@@ -119,12 +146,12 @@ def create_sweep(
     }
     sweep_id = store.create_sweep(
         config=config.raw,
-        name=config.name or path.stem,
+        name=name,
         method=config.method,
         settings=settings,
         project=config.project,
         entity=config.entity,
-        source=str(path.resolve()),
+        source=source,
         workdir=str(workdir),
     )
     return sweep_id, config

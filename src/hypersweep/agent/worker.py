@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from ..metrics import pinned_summary, rows_and_summary
 from ..store import Row, Store, StoreUnavailable
 from ..store import schema as s
 from ..store.retry import StoreRetry
+from .function_call import ForkedCall, function_label
 from .output import MetricsFileReader, OutputCollector
 from .process import (
     exit_description,
@@ -47,6 +49,20 @@ def heartbeat_interval() -> float:
 
 
 @dataclass
+class Prepared:
+    """A claimed run, ready to start: its files written, its environment and command built."""
+
+    config: SweepConfig
+    command: list[str]
+    nested: dict
+    workdir: str
+    env: dict[str, str]
+    log_path: Path
+    metrics_path: Path
+    redactions: list[bytes]
+
+
+@dataclass
 class Worker:
     store: Store
     sweep_id: str
@@ -55,6 +71,8 @@ class Worker:
     backend: str = "local"
     node: str | None = None  # the Ray node a Ray worker runs on
     host: str = field(default_factory=socket.gethostname)
+    # A function agent: each run calls this in a forked child instead of the sweep's program.
+    function: Callable[..., object] | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     retry: StoreRetry = field(init=False)
     masked: tuple[str, ...] = field(default=(), init=False)  # the run's secrets, never recorded
@@ -92,6 +110,8 @@ class Worker:
         )
         done = 0
         try:
+            if self.function is None and self._lacks_program():
+                return "the sweep has no program: run it with hypersweep.agent(SWEEP, function=...)"
             while True:
                 if self.stopping.is_set():
                     return "stopped"
@@ -117,6 +137,12 @@ class Worker:
         finally:
             with contextlib.suppress(StoreUnavailable):  # unrecorded: it will be seen lost
                 self.retry.call(self.store.end_worker, self.worker_id)
+
+    def _lacks_program(self) -> bool:
+        """A W&B function sweep (no program, a command that starts one): nothing to spawn;
+        claiming would only fail its points."""
+        config = controller.sweep_config(self.retry.call(self.store.get_sweep, self.sweep_id))
+        return config.program is None and uses_macro(config, "program")
 
     def _idle(self, seconds: float) -> None:
         self.retry.call(self.store.heartbeat, self.worker_id, None)
@@ -158,10 +184,15 @@ class Worker:
         if self.gpu_ids is not None:
             env["CUDA_VISIBLE_DEVICES"] = self.gpu_ids
         try:
-            json_file = self._write_wandb_files(
-                config, sweep, run, nested, workdir, env, resolved.env
-            )
-            command = render_command(config, run["params"], args_json_file=json_file, environ=env)
+            if self.function is not None:  # no command line, no W&B files to write
+                command = [function_label(self.function)]
+            else:
+                json_file = self._write_wandb_files(
+                    config, sweep, run, nested, workdir, env, resolved.env
+                )
+                command = render_command(
+                    config, run["params"], args_json_file=json_file, environ=env
+                )
             if redact(command, self.masked) != command:
                 raise ValueError(
                     "a secret's value would be on its command line, where `ps` shows it"
@@ -172,8 +203,28 @@ class Worker:
             self._end(run, s.FAILED, message=message, log_tail=message)
             return
         create_private(metrics_path)  # the client appends to it: 0600 from the start
+        prepared = Prepared(
+            config, command, nested, workdir, env, log_path, metrics_path, resolved.redactions()
+        )
+        self._launch(run, prepared)
+
+    def _launch(self, run: Row, prepared: Prepared) -> None:
+        """Start the run's program (or fork its function call), supervise it, record its end."""
+        config, command, nested, workdir, env, log_path, metrics_path, redactions = (
+            prepared.config,
+            prepared.command,
+            prepared.nested,
+            prepared.workdir,
+            prepared.env,
+            prepared.log_path,
+            prepared.metrics_path,
+            prepared.redactions,
+        )
         try:
-            proc = spawn(command, workdir, env)
+            if self.function is not None:
+                proc = ForkedCall(self.function, nested, workdir, env)
+            else:
+                proc = spawn(command, workdir, env)
         except OSError as exc:
             log_path.write_text(f"hypersweep: cannot start {command[0]!r}: {exc}\n")
             self._end(run, s.FAILED, message=f"cannot start {command[0]!r}: {exc.strerror}")
@@ -193,7 +244,7 @@ class Worker:
         output = OutputCollector(
             proc.stdout,  # type: ignore[arg-type]
             log_path,
-            redact=resolved.redactions(),  # a program that prints a secret does not log it
+            redact=redactions,  # a program that prints a secret does not log it
         )
         metrics_file = MetricsFileReader(metrics_path, warn=output.warn)
         # The metric early termination judges on; None when the sweep has no early_terminate.
@@ -218,6 +269,10 @@ class Worker:
             state, message = stop_reason
         elif exit_code == 0:
             state, message = s.FINISHED, None
+        elif self.stopping.is_set() and exit_code in (-signal.SIGTERM, -signal.SIGINT):
+            # Stopped with us (a Ctrl-C, a node going down) before we could stop it: the
+            # point was interrupted, not at fault, and runs again.
+            state, message = s.KILLED, f"worker stopped ({exit_description(exit_code)})"
         else:
             state, message = s.FAILED, exit_description(exit_code)  # exit_code < 0: signal
         self._end(run, state, exit_code=exit_code, log_tail=output.tail(), message=message)

@@ -24,6 +24,7 @@ from ..controller.outcome import sweep_problems
 from ..credentials import SecretError
 from ..launch import GpuError, Launcher, LocalLauncher
 from ..launch.ray_backend import RayLaunchError
+from ..records import run_record, write_csv
 from ..scaffold import ScaffoldError
 from ..store import STORE_ENV, NotFound, Store, StoreError
 from ..store import schema as s
@@ -59,6 +60,14 @@ app.add_typer(auth_cmd.app, name="auth")
 
 DEFAULT_UI_PORT = 8765
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+CsvFlag = Annotated[
+    bool,
+    typer.Option(
+        "--csv",
+        help="Print CSV with a header row: one row a run, params.NAME and summary.METRIC "
+        "columns (as the Python API's data frames).",
+    ),
+]
 
 
 class CliError(Exception):
@@ -521,8 +530,10 @@ def runs(
     sweep_id: str,
     state: Annotated[str | None, typer.Option(help="Only runs in this state.")] = None,  # noqa: UP007
     as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
 ) -> None:
     """The runs of a sweep: params, state, summary metrics."""
+    _one_format(as_json, as_csv)
     store = _store(ctx)
     sweep = store.get_sweep(sweep_id)
     if state is not None and state not in s.RUN_STATES:
@@ -530,6 +541,9 @@ def runs(
     rows = store.list_runs(sweep_id, [state] if state else None)
     if as_json:
         render.print_json([render.run_json(r) for r in rows])
+        return
+    if as_csv:
+        write_csv([run_record(r) for r in rows], sys.stdout)
         return
     metric = (sweep["config"].get("metric") or {}).get("name")
     console.print(render.runs_table(rows, metric, title=f"runs of sweep {sweep_id}"))
@@ -541,10 +555,16 @@ def best(
     sweep_id: str,
     top: Annotated[int, typer.Option(min=1, help="How many runs.")] = 1,
     as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
 ) -> None:
     """The winning runs and their hyperparameters."""
+    _one_format(as_json, as_csv)
     store = _store(ctx)
     sweep = store.get_sweep(sweep_id)
+    if as_csv:  # best first, with a `rank` column; only the header without a metric
+        winners = best_runs(store, sweep, top)
+        write_csv([{"rank": i, **run_record(r)} for i, r in enumerate(winners, 1)], sys.stdout)
+        return
     if as_json:
         config = sweep_config(sweep)
         metric = config.metric
@@ -563,6 +583,11 @@ def best(
         )
         return
     _print_best(store, sweep, top)
+
+
+def _one_format(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise CliError("--json and --csv cannot be used together: pick one")
 
 
 def _print_best(store: Store, sweep: dict, top: int) -> None:

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from .sinks import FileSink, Record, Sink, StoreSink
@@ -63,6 +63,7 @@ class Run:
         self._flusher.daemon = True
         self._flusher.start()
         atexit.register(_finish_at_exit, weakref.ref(self))
+        _open_runs.add(self)
 
     def log(self, data: Mapping[str, Any], step: int | None = None) -> None:
         """Record metric values at `step` (default: one past the previous step)."""
@@ -78,6 +79,7 @@ class Run:
         if self._finished:
             return
         self._finished = True
+        _open_runs.discard(self)
         self._wake.set()
         self._flusher.join(timeout=10)
         self._flush()
@@ -108,6 +110,24 @@ class Run:
 
 
 _exit_status = {"code": 0}
+_open_runs: weakref.WeakSet[Run] = weakref.WeakSet()  # started and not finished
+
+
+def open_runs() -> list[Run]:
+    return list(_open_runs)
+
+
+def forget_open_runs() -> None:
+    """In a forked child: the parent's runs are not the child's to finish."""
+    _open_runs.clear()
+
+
+def finish_open_runs(exit_code: int = 0, keep: Collection[Run] = ()) -> None:
+    """Finish every run not yet finished except `keep`: a function agent's call has ended,
+    and what the function logged must reach the agent (as at a program's exit)."""
+    for run in list(_open_runs):
+        if run not in keep:
+            run.finish(exit_code)
 
 
 def _watch_exit_status() -> None:
