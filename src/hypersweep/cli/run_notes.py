@@ -4,7 +4,6 @@ and where a W&B-logging program's runs go. Said once, before anything can go wro
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -13,7 +12,7 @@ from typing import Any
 
 from ..agent.wandb_env import program_uses_wandb, wandb_header
 from ..config import SweepConfig
-from ..config.command import resolve_interpreter, uses_macro
+from ..config.command import interpreter_path, resolve_interpreter, uses_macro
 
 
 def runs_environment(config: SweepConfig) -> dict[str, str]:
@@ -38,8 +37,7 @@ def program_notes(sweep: Mapping[str, Any], config: SweepConfig) -> list[str]:
 def interpreter_note(env: Mapping[str, str]) -> str:
     """`${interpreter}` as W&B's agent has it: `python` on PATH. Says which one that is, and
     warns when it is not the Python hypersweep runs in (its packages may be missing)."""
-    name = resolve_interpreter(env)
-    path = shutil.which(name, path=env.get("PATH")) or name
+    name, path = resolve_interpreter(env), interpreter_path(env)
     prefix = _python_prefix(path, env)
     if prefix is None:
         return f"interpreter: {name} ({path})"
